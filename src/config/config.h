@@ -1,0 +1,111 @@
+// Config: the YAML file `stepup serve --config FILE` reads, as typed values.
+//
+// load_config() parses and validates the whole file at once. Every problem is
+// reported as "FILE:LINE: plain explanation"; unknown keys are errors. The
+// result is immutable after loading and safe to share between threads.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/level.h"
+#include "core/policy.h"
+#include "core/time.h"
+
+namespace stepup::config {
+
+// Thrown by load_config / parse_config. what() is the full report, one
+// problem per line, each "FILE:LINE: explanation".
+class ConfigError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct ServerConfig {
+  std::string listen = "127.0.0.1:8080";  // host:port (IPv6 as [::1]:8080)
+  std::string public_url = "http://localhost:8080";  // issuer and link base
+  int io_threads = 0;                     // 0: one per core
+  std::size_t max_body_bytes = 64 * 1024;
+  core::Seconds read_timeout = 10;        // whole-request read timeout
+  core::Seconds idle_timeout = 60;        // keep-alive idle
+  core::Seconds drain_timeout = 10;       // graceful stop
+  bool trust_forwarded_for = false;       // take client IP from X-Forwarded-For
+};
+
+struct LogConfig {
+  std::string level = "info";  // trace|debug|info|warn|error
+  bool json = false;
+};
+
+struct StorageConfig {
+  std::string driver = "sqlite";          // sqlite (postgres later)
+  std::string path = "stepup.db";         // sqlite file; relative to the config file
+  core::Seconds busy_timeout = 5;
+};
+
+struct TokenConfig {
+  std::string issuer;                     // default: server.public_url
+  std::string audience = "stepup";
+  std::string algorithm = "ES256";        // ES256 | EdDSA
+  core::Seconds access_ttl = 600;
+  core::Seconds refresh_ttl = 30 * 24 * 3600;
+  core::Seconds refresh_reuse_grace = 0;  // 0: off
+  core::Seconds clock_skew = 30;
+  core::Seconds key_retire_after = 0;     // 0: access_ttl; old public keys kept this long after rotation
+};
+
+struct SessionConfig {
+  core::Seconds idle_timeout = 30 * 60;
+  core::Seconds absolute_timeout = 12 * 3600;
+};
+
+struct CookieConfig {
+  std::string name = "stepup_session";    // "__Host-" is prepended when secure
+  bool secure = true;                     // false only for plain-http development
+  std::string same_site = "Lax";          // Lax | Strict
+};
+
+struct PasswordConfig {
+  int min_length = 8;
+  int max_length = 64;                    // at least 64 per NIST
+  std::uint64_t argon2_memory_kib = 19 * 1024;
+  std::uint64_t argon2_iterations = 2;
+  int hash_workers = 1;                   // Argon2id pool threads
+  int hash_queue = 64;                    // waiting jobs before 503
+};
+
+struct IntrospectionClient {
+  std::string id;
+  std::string secret;                     // as configured; compared in constant time
+};
+
+struct Config {
+  std::string source_path;                // the file it came from
+  ServerConfig server;
+  LogConfig log;
+  StorageConfig storage;
+  TokenConfig tokens;
+  SessionConfig sessions;
+  CookieConfig cookie;
+  PasswordConfig passwords;
+  core::LevelTable levels;
+  std::string base_level;                 // level reached at sign-in with a password (default: first)
+  core::Policy policy;
+  std::vector<std::string> allowed_return_origins;  // e.g. https://app.example.com
+  std::vector<IntrospectionClient> introspection_clients;
+};
+
+// Parses YAML text; `source_name` is used in error messages. Relative storage
+// paths are resolved against the directory of `source_name`.
+Config parse_config(const std::string& yaml_text, const std::string& source_name);
+// Reads and parses the file.
+Config load_config(const std::string& path);
+
+// "90s", "5m", "12h", "7d", or a bare integer (seconds). nullopt when malformed.
+std::optional<core::Seconds> parse_duration(std::string_view text);
+
+}  // namespace stepup::config

@@ -1,0 +1,615 @@
+// Handlers are grouped by area: sign-in and session, enforcement, metadata.
+// Each is parse -> service -> render; no SQL and no policy logic here.
+#include "http/api.h"
+
+#include <boost/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "crypto/encoding.h"
+#include "crypto/hash.h"
+#include "http/cookie.h"
+#include "http/messages.h"
+
+namespace stepup::http {
+
+namespace json = boost::json;
+using service::Authenticated;
+using service::Credential;
+
+namespace {
+
+constexpr std::size_t kMaxUsername = 128;
+constexpr std::size_t kMaxPassword = 1024;  // rules cap length; this bounds hashing work
+constexpr std::size_t kMaxToken = 8192;
+
+class Api {
+ public:
+  Api(service::Runtime& rt, Metrics& m)
+      : rt_(rt),
+        cfg_(rt.config()),
+        metrics_(m),
+        cookie_name_(cfg_.cookie.secure ? "__Host-" + cfg_.cookie.name : cfg_.cookie.name),
+        public_origin_(origin_of(cfg_.server.public_url)) {
+    std::string base = cfg_.server.public_url;
+    while (!base.empty() && base.back() == '/') base.pop_back();
+    public_base_ = base;
+    build_metadata();
+  }
+
+  void operator()(Request& req, const ConnectionInfo& conn, Responder respond) {
+    const std::string_view target(req.target().data(), req.target().size());
+    const std::string_view path = path_of(target);
+    const auto method = req.method();
+    const bool get = method == bhttp::verb::get || method == bhttp::verb::head;
+    const bool post = method == bhttp::verb::post;
+
+    // Enforcement first: the hot path. Any method is accepted (gateways
+    // differ in the method of their sub-request).
+    if (path == "/api/v1/authz/auth-request") return respond(authz(req, conn, Mode::kAuthRequest));
+    if (path == "/api/v1/authz/forward") return respond(authz(req, conn, Mode::kForward));
+
+    if (path == "/api/v1/login/password") {
+      if (!post) return respond(not_allowed(req, "POST"));
+      return login_password(req, conn, std::move(respond));
+    }
+    if (path == "/api/v1/token/refresh") {
+      return respond(post ? refresh(req, conn) : not_allowed(req, "POST"));
+    }
+    if (path == "/api/v1/logout") return respond(post ? logout(req, conn) : not_allowed(req, "POST"));
+    if (path == "/api/v1/session") return respond(get ? session(req) : not_allowed(req, "GET"));
+    if (path == "/api/v1/sessions") return respond(get ? sessions(req) : not_allowed(req, "GET"));
+    if (path.starts_with("/api/v1/sessions/")) {
+      if (method != bhttp::verb::delete_) return respond(not_allowed(req, "DELETE"));
+      return respond(revoke_session(req, conn, path.substr(17)));
+    }
+    if (path == "/api/v1/authz/check") return respond(post ? check(req) : not_allowed(req, "POST"));
+    if (path == "/api/v1/introspect") return respond(post ? introspect(req) : not_allowed(req, "POST"));
+    if (path == "/.well-known/jwks.json") {
+      return respond(get ? cached_json(req, rt_.sessions().keys().jwks_json(), "max-age=60")
+                         : not_allowed(req, "GET"));
+    }
+    if (path == "/.well-known/stepup-configuration") {
+      return respond(get ? cached_json(req, metadata_, "max-age=300") : not_allowed(req, "GET"));
+    }
+    if (path == "/healthz") return respond(json_response(req, bhttp::status::ok, R"({"status":"ok"})"));
+    if (path == "/readyz") return respond(readyz(req));
+    if (path == "/metrics") return respond(metrics(req));
+    return respond(error_response(req, 404, "not_found", "No such endpoint"));
+  }
+
+ private:
+  enum class Mode { kForward, kAuthRequest };
+
+  // ---- shared pieces -------------------------------------------------------
+
+  Response not_allowed(const Request& req, std::string_view allow) {
+    Response res = error_response(req, 405, "method_not_allowed",
+                                  "Use " + std::string(allow) + " on this endpoint");
+    res.set(bhttp::field::allow, allow);
+    return res;
+  }
+
+  Credential credential(const Request& req) {
+    Credential c;
+    c.bearer = bearer_token(req);
+    if (c.bearer.empty()) {
+      if (auto v = find_cookie(header(req, "Cookie"), cookie_name_)) c.cookie = *v;
+    }
+    return c;
+  }
+
+  // Cookie-authenticated state changes must come from our own origin.
+  bool same_origin(const Request& req) {
+    auto origin = header(req, "Origin");
+    if (!origin.empty()) return origin_of(origin) == public_origin_ && !public_origin_.empty();
+    return header(req, "Sec-Fetch-Site") == "same-origin";
+  }
+
+  tl::expected<Authenticated, Response> authenticate(const Request& req, bool state_change) {
+    const Credential cred = credential(req);
+    auto who = rt_.enforcement().authenticate(cred);
+    if (!who) return tl::unexpected(error_response(req, who.error()));
+    if (state_change && who->via == Authenticated::Via::kCookie && !same_origin(req)) {
+      return tl::unexpected(error_response(
+          req, 403, "cross_origin_request",
+          "A cookie-authenticated change must come from this site (Origin header)"));
+    }
+    return who;
+  }
+
+  std::string set_cookie(const std::string& value) {
+    SetCookie c;
+    c.name = cookie_name_;
+    c.value = value;
+    c.path = "/";
+    c.max_age = cfg_.sessions.absolute_timeout;
+    c.http_only = true;
+    c.secure = cfg_.cookie.secure;
+    c.same_site = cfg_.cookie.same_site;
+    return render(c);
+  }
+
+  std::string clear_cookie() {
+    SetCookie c;
+    c.name = cookie_name_;
+    c.value = "";
+    c.path = "/";
+    c.max_age = 0;
+    c.http_only = true;
+    c.secure = cfg_.cookie.secure;
+    c.same_site = cfg_.cookie.same_site;
+    return render(c);
+  }
+
+  Response cached_json(const Request& req, const std::string& body, std::string_view cache) {
+    Response res = json_response(req, bhttp::status::ok, body);
+    res.set(bhttp::field::cache_control, cache);
+    res.set(bhttp::field::access_control_allow_origin, "*");
+    return res;
+  }
+
+  static json::object tokens_json(const service::IssuedTokens& t) {
+    json::object o;
+    o["access_token"] = t.access_token;
+    o["token_type"] = "Bearer";
+    o["expires_in"] = t.expires_in;
+    if (!t.refresh_token.empty()) o["refresh_token"] = t.refresh_token;
+    return o;
+  }
+
+  // ---- sign-in and session -------------------------------------------------
+
+  void login_password(Request& req, const ConnectionInfo& conn, Responder respond) {
+    auto body = read_json_object(req);
+    if (!body) return respond(std::move(body.error()));
+    auto username = require_string(req, *body, "username", kMaxUsername);
+    if (!username) return respond(std::move(username.error()));
+    auto password = require_string(req, *body, "password", kMaxPassword);
+    if (!password) return respond(std::move(password.error()));
+
+    // The answer is built on a hashing worker: capture what it needs by value.
+    Request shell{req.method(), req.target(), req.version()};
+    shell.keep_alive(req.keep_alive());
+    rt_.signin().with_password(
+        std::move(*username), std::move(*password),
+        client_info(req, conn, cfg_.server.trust_forwarded_for),
+        [this, shell = std::move(shell), respond = std::move(respond)](
+            service::Result<service::NewSession> r) mutable {
+          if (!r) {
+            if (r.error().code == service::ErrorCode::kInvalidCredentials) ++metrics_.logins_failed;
+            return respond(error_response(shell, r.error()));
+          }
+          ++metrics_.logins_ok;
+          json::object o = tokens_json(r->tokens);
+          o["session"] = session_view_json(rt_.sessions().view(r->session));
+          Response res = json_response(shell, bhttp::status::ok, json::serialize(o));
+          res.set(bhttp::field::set_cookie, set_cookie(r->cookie_value));
+          respond(std::move(res));
+        });
+  }
+
+  Response refresh(const Request& req, const ConnectionInfo& conn) {
+    auto body = read_json_object(req);
+    if (!body) return std::move(body.error());
+    auto token = require_string(req, *body, "refresh_token", kMaxToken);
+    if (!token) return std::move(token.error());
+    auto t = rt_.sessions().refresh(*token, client_info(req, conn, cfg_.server.trust_forwarded_for));
+    if (!t) return error_response(req, t.error());
+    ++metrics_.refreshes;
+    return json_response(req, bhttp::status::ok, json::serialize(tokens_json(*t)));
+  }
+
+  Response logout(const Request& req, const ConnectionInfo& conn) {
+    auto who = authenticate(req, true);
+    if (!who) return std::move(who.error());
+    auto r = rt_.sessions().revoke(who->session, "logout",
+                                   client_info(req, conn, cfg_.server.trust_forwarded_for));
+    if (!r) return error_response(req, r.error());
+    Response res = json_response(req, bhttp::status::ok, R"({"logged_out":true})");
+    res.set(bhttp::field::set_cookie, clear_cookie());
+    return res;
+  }
+
+  Response session(const Request& req) {
+    auto who = authenticate(req, false);
+    if (!who) return std::move(who.error());
+    json::object o = session_view_json(rt_.sessions().view(who->session));
+    json::array factors;
+    if (auto fs = rt_.store().list_factors(who->session.user_id)) {
+      for (const auto& f : *fs) {
+        if (!f.confirmed) continue;
+        json::object fo;
+        fo["id"] = f.id;
+        fo["type"] = f.type;
+        fo["name"] = f.name;
+        fo["created_at"] = f.created_at;
+        fo["last_used_at"] = f.last_used_at;
+        factors.push_back(std::move(fo));
+      }
+    }
+    o["factors"] = std::move(factors);
+    return json_response(req, bhttp::status::ok, json::serialize(o));
+  }
+
+  Response sessions(const Request& req) {
+    auto who = authenticate(req, false);
+    if (!who) return std::move(who.error());
+    auto list = rt_.sessions().live_sessions_of(who->session.user_id);
+    if (!list) return error_response(req, list.error());
+    json::array arr;
+    for (const auto& s : *list) {
+      auto v = rt_.sessions().view(s);
+      json::object o;
+      o["id"] = s.public_id;
+      o["current"] = s.public_id == who->session.public_id;
+      o["created_at"] = s.created_at;
+      o["last_seen_at"] = s.last_seen_at;
+      o["expires_at"] = s.expires_at;
+      o["acr"] = v.acr;
+      o["ip"] = s.ip;
+      o["user_agent"] = s.user_agent;
+      arr.push_back(std::move(o));
+    }
+    json::object out;
+    out["sessions"] = std::move(arr);
+    return json_response(req, bhttp::status::ok, json::serialize(out));
+  }
+
+  Response revoke_session(const Request& req, const ConnectionInfo& conn, std::string_view id) {
+    auto who = authenticate(req, true);
+    if (!who) return std::move(who.error());
+    auto target = rt_.store().find_session_by_public_id(id);
+    // Someone else's session looks exactly like a missing one.
+    if (!target || target->user_id != who->session.user_id || target->revoked_at != 0) {
+      return error_response(req, 404, "not_found", "No such session");
+    }
+    auto r = rt_.sessions().revoke(*target, "session.revoked",
+                                   client_info(req, conn, cfg_.server.trust_forwarded_for));
+    if (!r) return error_response(req, r.error());
+    json::object o;
+    o["revoked"] = target->public_id;
+    return json_response(req, bhttp::status::ok, json::serialize(o));
+  }
+
+  // ---- enforcement ---------------------------------------------------------
+
+  void count(core::Verdict v) {
+    switch (v) {
+      case core::Verdict::kAllow: ++metrics_.decisions_allow; break;
+      case core::Verdict::kStepUp: ++metrics_.decisions_step_up; break;
+      case core::Verdict::kLogin: ++metrics_.decisions_login; break;
+      case core::Verdict::kDeny: ++metrics_.decisions_deny; break;
+    }
+  }
+
+  static std::string quote_param(std::string_view s) {
+    // RFC 9110 quoted-string: escape \ and ", drop controls.
+    std::string out;
+    for (unsigned char c : s) {
+      if (c < 0x20 || c == 0x7f) continue;
+      if (c == '"' || c == '\\') out += '\\';
+      out += static_cast<char>(c);
+    }
+    return out;
+  }
+
+  std::string step_up_challenge(const core::Decision& d) {
+    const auto& level = cfg_.levels.at(d.required_level);
+    std::string h = "Bearer error=\"insufficient_user_authentication\", error_description=\"";
+    h += quote_param(d.reason);
+    h += "\", acr_values=\"";
+    h += level.acr;
+    h += '"';
+    if (d.max_age) {
+      h += ", max_age=\"";
+      h += std::to_string(*d.max_age);
+      h += '"';
+    }
+    return h;
+  }
+
+  Response authz(const Request& req, const ConnectionInfo& conn, Mode mode) {
+    core::RequestFacts facts;
+    std::string original_url;
+    if (mode == Mode::kForward) {
+      facts.method = header(req, "X-Forwarded-Method");
+      facts.host = header(req, "X-Forwarded-Host");
+      auto uri = header(req, "X-Forwarded-Uri");
+      facts.path = path_of(uri);
+      auto proto = header(req, "X-Forwarded-Proto");
+      if (!facts.host.empty()) {
+        original_url = std::string(proto.empty() ? "https" : proto) + "://" +
+                       std::string(facts.host) + std::string(uri.empty() ? "/" : uri);
+      }
+    } else {
+      facts.method = header(req, "X-Original-Method");
+      facts.host = header(req, "Host");
+      facts.path = path_of(header(req, "X-Original-URI"));
+    }
+    if (facts.method.empty()) facts.method = "GET";
+    if (facts.path.empty()) facts.path = "/";
+
+    const auto fail_closed = [&](std::string_view why) {
+      ++metrics_.decisions_error;
+      spdlog::warn("authz: could not decide, refusing: {}", why);
+      if (mode == Mode::kAuthRequest) return empty_response(req, bhttp::status::forbidden);
+      return error_response(req, 503, "unavailable", "The decision could not be made");
+    };
+
+    service::Result<service::Verdict> v = [&]() -> service::Result<service::Verdict> {
+      try {
+        return rt_.enforcement().decide(facts, credential(req));
+      } catch (const std::exception& e) {
+        return service::fail(service::ErrorCode::kInternal, e.what());
+      }
+    }();
+    if (!v) return fail_closed(v.error().description);
+    const core::Decision& d = v->decision;
+    count(d.verdict);
+
+    const bool browser = mode == Mode::kForward && wants_html(req) && !original_url.empty();
+    switch (d.verdict) {
+      case core::Verdict::kAllow: {
+        Response res = empty_response(req, bhttp::status::ok);
+        if (v->who) {
+          const auto& who = *v->who;
+          res.set("X-Stepup-Subject", who.session.subject);
+          res.set("X-Stepup-Acr", who.acr);
+          std::string amr;
+          for (const auto& m : who.amr) {
+            if (!amr.empty()) amr += ',';
+            amr += m;
+          }
+          res.set("X-Stepup-Amr", amr);
+          res.set("X-Stepup-Session", who.session.public_id);
+        }
+        return res;
+      }
+      case core::Verdict::kLogin: {
+        if (browser) {
+          return redirect(req, public_base_ + "/login?return_to=" + url_encode(original_url));
+        }
+        std::string desc = v->login_reason.empty() ? "No valid session" : v->login_reason;
+        Response res = mode == Mode::kAuthRequest
+                           ? empty_response(req, bhttp::status::unauthorized)
+                           : error_response(req, 401, "invalid_token", desc);
+        res.set(bhttp::field::www_authenticate,
+                "Bearer error=\"invalid_token\", error_description=\"" + quote_param(desc) + "\"");
+        return res;
+      }
+      case core::Verdict::kStepUp: {
+        const auto& level = cfg_.levels.at(d.required_level);
+        if (browser) {
+          std::string loc = public_base_ + "/step-up?acr=" + url_encode(level.acr);
+          if (d.max_age) loc += "&max_age=" + std::to_string(*d.max_age);
+          loc += "&return_to=" + url_encode(original_url);
+          return redirect(req, loc);
+        }
+        Response res = mode == Mode::kAuthRequest
+                           ? empty_response(req, bhttp::status::unauthorized)
+                           : error_response(req, 401, "insufficient_user_authentication", d.reason);
+        res.set(bhttp::field::www_authenticate, step_up_challenge(d));
+        return res;
+      }
+      case core::Verdict::kDeny:
+        if (mode == Mode::kAuthRequest) return empty_response(req, bhttp::status::forbidden);
+        return error_response(req, 403, "access_denied", d.reason);
+    }
+    return fail_closed("unknown verdict");
+  }
+
+  Response redirect(const Request& req, const std::string& location) {
+    Response res = empty_response(req, bhttp::status::found);
+    res.set(bhttp::field::location, location);
+    res.set(bhttp::field::cache_control, "no-store");
+    return res;
+  }
+
+  Response check(const Request& req) {
+    auto body = read_json_object(req);
+    if (!body) return std::move(body.error());
+    auto method = require_string(req, *body, "method", 16);
+    if (!method) return std::move(method.error());
+    auto path = require_string(req, *body, "path", 4096);
+    if (!path) return std::move(path.error());
+    auto host = optional_string(req, *body, "host", 255);
+    if (!host) return std::move(host.error());
+    if (auto it = body->find("context"); it != body->end() && !it->value().is_object() &&
+                                         !it->value().is_null()) {
+      return error_response(req, 400, "invalid_request", "Field 'context' must be an object");
+    }
+    if (path->empty() || (*path)[0] != '/') {
+      return error_response(req, 400, "invalid_request", "Field 'path' must start with '/'");
+    }
+    std::string upper = *method;
+    for (auto& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    core::RequestFacts facts{upper, host->value_or(""), path_of(*path)};
+    auto v = rt_.enforcement().decide(facts, credential(req));
+    if (!v) {
+      ++metrics_.decisions_error;
+      return error_response(req, v.error());
+    }
+    const auto& d = v->decision;
+    count(d.verdict);
+    json::object o;
+    o["decision"] = core::to_string(d.verdict);
+    if (d.verdict == core::Verdict::kStepUp) {
+      o["acr_values"] = cfg_.levels.at(d.required_level).acr;
+      if (d.max_age) o["max_age"] = *d.max_age;
+    }
+    if (d.verdict == core::Verdict::kLogin) {
+      o["reason"] = v->login_reason.empty() ? "No valid session" : v->login_reason;
+    } else {
+      o["reason"] = d.reason;
+    }
+    if (v->who) o["subject"] = v->who->session.subject;
+    return json_response(req, bhttp::status::ok, json::serialize(o));
+  }
+
+  // ---- metadata ------------------------------------------------------------
+
+  Response introspect(const Request& req) {
+    const auto auth = header(req, "Authorization");
+    const ClientMatch client = match_client(auth);
+    if (!client.ok) {
+      Response res = error_response(req, 401, "invalid_client", "Client authentication failed");
+      res.set(bhttp::field::www_authenticate, "Basic realm=\"stepup\"");
+      return res;
+    }
+    auto ct = header(req, "Content-Type");
+    if (ct.substr(0, ct.find(';')) != "application/x-www-form-urlencoded") {
+      return error_response(req, 415, "unsupported_media_type",
+                            "Send the body as application/x-www-form-urlencoded");
+    }
+    auto token = form_value(req.body(), "token");
+    if (!token || token->empty()) {
+      return error_response(req, 400, "invalid_request", "Missing form field 'token'");
+    }
+    auto who = rt_.sessions().from_bearer(*token);
+    if (!who) {
+      if (who.error().code != service::ErrorCode::kInvalidToken) return error_response(req, who.error());
+      return json_response(req, bhttp::status::ok, R"({"active":false})");
+    }
+    const auto& c = *who->claims;
+    json::object o;
+    o["active"] = true;
+    o["token_type"] = "access_token";
+    o["client_id"] = client.id;
+    o["iss"] = c.iss;
+    o["aud"] = c.aud;
+    o["sub"] = c.sub;
+    o["sid"] = c.sid;
+    o["jti"] = c.jti;
+    o["acr"] = c.acr;
+    json::array amr;
+    for (const auto& m : c.amr) amr.emplace_back(m);
+    o["amr"] = std::move(amr);
+    o["auth_time"] = c.auth_time;
+    o["iat"] = c.iat;
+    o["exp"] = c.exp;
+    return json_response(req, bhttp::status::ok, json::serialize(o));
+  }
+
+  struct ClientMatch {
+    bool ok = false;
+    std::string id;
+  };
+
+  ClientMatch match_client(std::string_view auth) {
+    // Compare the whole header against each client's expected value in
+    // constant time: no early exit on the id, no decoding of attacker bytes.
+    ClientMatch m;
+    for (const auto& c : cfg_.introspection_clients) {
+      const std::string expected = "Basic " + crypto::base64_encode(c.id + ":" + c.secret);
+      if (crypto::constant_time_equal(auth, expected)) {
+        m.ok = true;
+        m.id = c.id;
+      }
+    }
+    return m;
+  }
+
+  void build_metadata() {
+    json::object o;
+    o["issuer"] = cfg_.tokens.issuer;
+    o["jwks_uri"] = public_base_ + "/.well-known/jwks.json";
+    json::array acr;
+    for (const auto& l : cfg_.levels.levels()) acr.emplace_back(l.acr);
+    o["acr_values_supported"] = std::move(acr);
+    json::array amr;
+    std::vector<std::string> seen;
+    for (const auto& l : cfg_.levels.levels()) {
+      for (const auto& set : l.reached_by) {
+        for (const auto& m : set) {
+          if (std::find(seen.begin(), seen.end(), m) == seen.end()) {
+            seen.push_back(m);
+            amr.emplace_back(m);
+          }
+        }
+      }
+    }
+    o["amr_values_supported"] = std::move(amr);
+    o["token_signing_alg_values_supported"] = json::array{cfg_.tokens.algorithm};
+    o["introspection_endpoint"] = public_base_ + "/api/v1/introspect";
+    json::object ep;
+    ep["login_password"] = public_base_ + "/api/v1/login/password";
+    ep["token_refresh"] = public_base_ + "/api/v1/token/refresh";
+    ep["logout"] = public_base_ + "/api/v1/logout";
+    ep["session"] = public_base_ + "/api/v1/session";
+    ep["sessions"] = public_base_ + "/api/v1/sessions";
+    ep["step_up"] = public_base_ + "/api/v1/step-up";
+    ep["authz_forward"] = public_base_ + "/api/v1/authz/forward";
+    ep["authz_auth_request"] = public_base_ + "/api/v1/authz/auth-request";
+    ep["authz_check"] = public_base_ + "/api/v1/authz/check";
+    ep["introspection"] = public_base_ + "/api/v1/introspect";
+    o["endpoints"] = std::move(ep);
+    metadata_ = json::serialize(o);
+  }
+
+  Response readyz(const Request& req) {
+    if (rt_.store().ping()) return json_response(req, bhttp::status::ok, R"({"status":"ready"})");
+    return error_response(req, 503, "unavailable", "The store does not answer");
+  }
+
+  Response metrics(const Request& req) {
+    std::string out;
+    auto line = [&](std::string_view name, std::string_view labels, std::uint64_t v) {
+      out += name;
+      if (!labels.empty()) {
+        out += '{';
+        out += labels;
+        out += '}';
+      }
+      out += ' ';
+      out += std::to_string(v);
+      out += '\n';
+    };
+    out += "# HELP stepup_decisions_total Enforcement decisions by verdict.\n";
+    out += "# TYPE stepup_decisions_total counter\n";
+    line("stepup_decisions_total", "verdict=\"allow\"", metrics_.decisions_allow);
+    line("stepup_decisions_total", "verdict=\"step_up\"", metrics_.decisions_step_up);
+    line("stepup_decisions_total", "verdict=\"login\"", metrics_.decisions_login);
+    line("stepup_decisions_total", "verdict=\"deny\"", metrics_.decisions_deny);
+    line("stepup_decisions_total", "verdict=\"error\"", metrics_.decisions_error);
+    out += "# HELP stepup_logins_total Password sign-ins by result.\n";
+    out += "# TYPE stepup_logins_total counter\n";
+    line("stepup_logins_total", "result=\"ok\"", metrics_.logins_ok);
+    line("stepup_logins_total", "result=\"failed\"", metrics_.logins_failed);
+    out += "# TYPE stepup_token_refreshes_total counter\n";
+    line("stepup_token_refreshes_total", "", metrics_.refreshes);
+    out += "# TYPE stepup_password_queue gauge\n";
+    line("stepup_password_queue", "", static_cast<std::uint64_t>(rt_.password_pool().queued()));
+    if (metrics_.requests_total) {
+      out += "# TYPE stepup_http_requests_total counter\n";
+      line("stepup_http_requests_total", "", metrics_.requests_total());
+    }
+    if (metrics_.connections_open) {
+      out += "# TYPE stepup_http_connections_open gauge\n";
+      line("stepup_http_connections_open", "", metrics_.connections_open());
+    }
+    Response res = make_response(req, bhttp::status::ok);
+    res.set(bhttp::field::content_type, "text/plain; version=0.0.4");
+    res.body() = std::move(out);
+    res.prepare_payload();
+    return res;
+  }
+
+  service::Runtime& rt_;
+  const config::Config& cfg_;
+  Metrics& metrics_;
+  std::string cookie_name_;
+  std::string public_origin_;
+  std::string public_base_;
+  std::string metadata_;
+};
+
+}  // namespace
+
+Handler make_api(service::Runtime& rt, Metrics& metrics) {
+  auto api = std::make_shared<Api>(rt, metrics);
+  return [api](Request& req, const ConnectionInfo& conn, Responder respond) {
+    (*api)(req, conn, std::move(respond));
+  };
+}
+
+}  // namespace stepup::http

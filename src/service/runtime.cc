@@ -1,0 +1,40 @@
+#include "service/runtime.h"
+
+#include <stdexcept>
+
+namespace stepup::service {
+
+std::unique_ptr<store::Store> open_store(const config::Config& cfg) {
+  if (cfg.storage.driver != "sqlite") {
+    throw std::runtime_error("storage driver '" + cfg.storage.driver + "' is not supported");
+  }
+  auto s = store::open_sqlite(cfg.storage.path, cfg.storage.busy_timeout);
+  if (!s) {
+    throw std::runtime_error("cannot open the SQLite store at " + cfg.storage.path + ": " +
+                             store::to_string(s.error()));
+  }
+  return std::move(*s);
+}
+
+Runtime::Runtime(config::Config cfg, std::unique_ptr<Clock> clock)
+    : cfg_(std::move(cfg)), clock_(clock ? std::move(clock) : std::make_unique<SystemClock>()) {
+  store_ = open_store(cfg_);
+  audit_ = std::make_unique<Audit>(*store_);
+  auto alg = crypto::alg_from_string(cfg_.tokens.algorithm);
+  if (!alg) throw std::runtime_error("unsupported token algorithm " + cfg_.tokens.algorithm);
+  auto keys = KeyRing::load(*store_, *alg, clock_->now());
+  if (!keys) throw std::runtime_error(keys.error().description);
+  keys_ = *keys;
+  sessions_ = std::make_unique<Sessions>(cfg_, *store_, *clock_, keys_, *audit_);
+  pool_ = std::make_unique<factors::PasswordPool>(cfg_.passwords.hash_workers,
+                                                  cfg_.passwords.hash_queue);
+  signin_ = std::make_unique<SignIn>(cfg_, *store_, *clock_, *sessions_, *audit_, *pool_);
+  enforcement_ = std::make_unique<Enforcement>(cfg_, *sessions_, *clock_);
+}
+
+Runtime::~Runtime() {
+  // The pool may still run sign-ins that use the services: stop it first.
+  pool_.reset();
+}
+
+}  // namespace stepup::service

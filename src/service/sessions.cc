@@ -1,0 +1,311 @@
+#include "service/sessions.h"
+
+#include <algorithm>
+
+#include <boost/json.hpp>
+
+#include "crypto/hash.h"
+#include "crypto/random.h"
+
+namespace stepup::service {
+
+namespace json = boost::json;
+
+namespace {
+constexpr core::Seconds kTouchEvery = 60;  // idle-timeout refresh granularity
+constexpr std::size_t kSessionIdBytes = 32;  // 256 bits
+constexpr std::size_t kRefreshBytes = 32;
+
+}  // namespace
+
+Sessions::Sessions(const config::Config& cfg, store::Store& store, const Clock& clock,
+                   std::shared_ptr<const KeyRing> keys, Audit& audit)
+    : cfg_(cfg), store_(store), clock_(clock), keys_(std::move(keys)), audit_(audit) {
+  auto v = TokenVerifier::create(keys_->jwks_json(), cfg_.tokens.issuer, cfg_.tokens.audience,
+                                 cfg_.tokens.clock_skew);
+  if (!v) throw std::runtime_error("token verifier: " + v.error());
+  verifier_ = std::make_unique<TokenVerifier>(std::move(*v));
+}
+
+void Sessions::held_levels(const core::LevelTable& levels,
+                           const std::vector<core::MethodProof>& proofs, core::UnixTime now,
+                           Authenticated& out) {
+  out.held = levels.attainments(proofs, now);
+  out.acr.clear();
+  out.amr.clear();
+  out.auth_time = 0;
+  if (out.held.empty()) return;
+  const auto& top = out.held.back();
+  out.acr = levels.at(top.level).acr;
+  out.auth_time = top.reached_at;
+  // amr: the methods of the sets that make the held levels, so a lapsed
+  // second factor is not advertised to resource servers.
+  for (const auto& a : out.held) {
+    for (const auto& set : levels.at(a.level).reached_by) {
+      bool all = true;
+      core::UnixTime reached = 0;
+      for (const auto& m : set) {
+        auto it = std::find_if(proofs.begin(), proofs.end(),
+                               [&](const core::MethodProof& p) { return p.method == m; });
+        if (it == proofs.end()) { all = false; break; }
+        reached = std::max(reached, it->at);
+      }
+      if (!all) continue;
+      if (a.until != core::kNever && reached + (a.until - a.reached_at) <= now) continue;
+      for (const auto& m : set) {
+        if (std::find(out.amr.begin(), out.amr.end(), m) == out.amr.end()) out.amr.push_back(m);
+      }
+    }
+  }
+}
+
+Result<NewSession> Sessions::create(const store::User& user,
+                                    std::vector<core::MethodProof> methods,
+                                    const ClientInfo& client) {
+  const auto now = clock_.now();
+  NewSession out;
+  out.cookie_value = crypto::random_token(kSessionIdBytes);
+  auto& s = out.session;
+  s.id_hash = crypto::sha256_hex(out.cookie_value);
+  s.public_id = crypto::random_token(12);
+  s.user_id = user.id;
+  s.subject = user.username;
+  s.methods = std::move(methods);
+  s.created_at = now;
+  s.last_seen_at = now;
+  s.expires_at = now + cfg_.sessions.absolute_timeout;
+  s.idle_expires_at = std::min(now + cfg_.sessions.idle_timeout, s.expires_at);
+  s.ip = client.ip;
+  s.user_agent = client.user_agent.substr(0, 512);
+  if (!store_.create_session(s)) return fail(ErrorCode::kUnavailable, "cannot store the session");
+  auto tokens = issue(s, true);
+  if (!tokens) return tl::unexpected(tokens.error());
+  out.tokens = std::move(*tokens);
+  return out;
+}
+
+Result<Authenticated> Sessions::check_live(store::Session s, Authenticated::Via via,
+                                           core::UnixTime now) {
+  if (s.revoked_at != 0) return fail(ErrorCode::kInvalidToken, "The session was revoked");
+  if (s.expires_at <= now) return fail(ErrorCode::kInvalidToken, "The session has expired");
+  if (via == Authenticated::Via::kCookie && s.idle_expires_at <= now) {
+    return fail(ErrorCode::kInvalidToken, "The session timed out after inactivity");
+  }
+  Authenticated a;
+  a.via = via;
+  a.session = std::move(s);
+  return a;
+}
+
+Result<Authenticated> Sessions::from_cookie(std::string_view cookie_value) {
+  if (cookie_value.empty() || cookie_value.size() > 128) {
+    return fail(ErrorCode::kInvalidToken, "No valid session");
+  }
+  const auto now = clock_.now();
+  auto s = store_.find_session(crypto::sha256_hex(cookie_value));
+  if (!s) {
+    if (s.error() == store::StoreError::kNotFound) {
+      return fail(ErrorCode::kInvalidToken, "No valid session");
+    }
+    return fail(ErrorCode::kUnavailable, "The session store is unavailable");
+  }
+  auto a = check_live(std::move(*s), Authenticated::Via::kCookie, now);
+  if (!a) return a;
+  auto& sess = a->session;
+  if (now - sess.last_seen_at >= kTouchEvery) {
+    sess.last_seen_at = now;
+    sess.idle_expires_at = std::min(now + cfg_.sessions.idle_timeout, sess.expires_at);
+    (void)store_.touch_session(sess.public_id, sess.last_seen_at, sess.idle_expires_at);
+  }
+  held_levels(cfg_.levels, sess.methods, now, *a);
+  return a;
+}
+
+Result<Authenticated> Sessions::from_bearer(std::string_view token) {
+  const auto now = clock_.now();
+  auto claims = verifier_->verify(token, now);
+  if (!claims) {
+    return fail(ErrorCode::kInvalidToken,
+                std::string("The access token is not valid: ") + to_string(claims.error()));
+  }
+  auto s = store_.find_session_by_public_id(claims->sid);
+  if (!s) {
+    if (s.error() == store::StoreError::kNotFound) {
+      return fail(ErrorCode::kInvalidToken, "The token's session does not exist");
+    }
+    return fail(ErrorCode::kUnavailable, "The session store is unavailable");
+  }
+  auto a = check_live(std::move(*s), Authenticated::Via::kBearer, now);
+  if (!a) return a;
+  // A bearer token asserts exactly its acr, from auth_time, until its exp.
+  auto level = cfg_.levels.find(claims->acr);
+  if (!level) return fail(ErrorCode::kInvalidToken, "The token's acr is not a known level");
+  a->held.clear();
+  // The token's level implies every lower level for the same window.
+  a->held.push_back(core::Attainment{*level, claims->auth_time, claims->exp});
+  a->acr = claims->acr;
+  a->amr = claims->amr;
+  a->auth_time = claims->auth_time;
+  a->claims = std::move(*claims);
+  return a;
+}
+
+SessionView Sessions::view(const store::Session& s) const {
+  const auto now = clock_.now();
+  Authenticated a;
+  held_levels(cfg_.levels, s.methods, now, a);
+  SessionView v;
+  v.id = s.public_id;
+  v.subject = s.subject;
+  v.acr = a.acr;
+  v.amr = a.amr;
+  v.auth_time = a.auth_time;
+  for (const auto& h : a.held) {
+    if (h.until != core::kNever) {
+      v.elevated_until = v.elevated_until ? std::max(*v.elevated_until, h.until) : h.until;
+    }
+  }
+  v.expires_at = s.expires_at;
+  v.idle_expires_at = s.idle_expires_at;
+  return v;
+}
+
+std::string Sessions::sign_access_token(const store::Session& s, const Authenticated& a,
+                                        core::UnixTime now, core::UnixTime exp) const {
+  json::object c;
+  c["iss"] = cfg_.tokens.issuer;
+  c["aud"] = cfg_.tokens.audience;
+  c["sub"] = s.subject;
+  c["sid"] = s.public_id;
+  c["iat"] = now;
+  c["exp"] = exp;
+  c["jti"] = crypto::random_token(16);
+  c["acr"] = a.acr;
+  json::array amr;
+  for (const auto& m : a.amr) amr.emplace_back(m);
+  c["amr"] = std::move(amr);
+  c["auth_time"] = a.auth_time;
+  return keys_->signer().sign_compact(json::serialize(c));
+}
+
+Result<IssuedTokens> Sessions::issue(const store::Session& s, bool with_refresh) {
+  const auto now = clock_.now();
+  Authenticated a;
+  held_levels(cfg_.levels, s.methods, now, a);
+  if (a.held.empty()) return fail(ErrorCode::kInvalidToken, "The session holds no level");
+  core::UnixTime exp = std::min(now + cfg_.tokens.access_ttl, s.expires_at);
+  // Never assert a level past the moment it lapses.
+  exp = std::min(exp, a.held.back().until);
+  IssuedTokens t;
+  t.access_token = sign_access_token(s, a, now, exp);
+  t.expires_in = exp - now;
+  if (with_refresh) {
+    t.refresh_token = crypto::random_token(kRefreshBytes);
+    store::RefreshToken r;
+    r.token_hash = crypto::sha256_hex(t.refresh_token);
+    r.session_public_id = s.public_id;
+    r.family = s.public_id;
+    r.created_at = now;
+    r.expires_at = std::min(now + cfg_.tokens.refresh_ttl, s.expires_at);
+    if (!store_.add_refresh_token(r)) {
+      return fail(ErrorCode::kUnavailable, "cannot store the refresh token");
+    }
+  }
+  return t;
+}
+
+Result<IssuedTokens> Sessions::refresh(std::string_view refresh_token, const ClientInfo& client) {
+  const auto now = clock_.now();
+  if (refresh_token.empty() || refresh_token.size() > 128) {
+    return fail(ErrorCode::kInvalidRefreshToken, "The refresh token is not valid");
+  }
+  const auto hash = crypto::sha256_hex(refresh_token);
+  auto rt = store_.find_refresh_token(hash);
+  if (!rt) {
+    if (rt.error() == store::StoreError::kNotFound) {
+      return fail(ErrorCode::kInvalidRefreshToken, "The refresh token is not valid");
+    }
+    return fail(ErrorCode::kUnavailable, "The token store is unavailable");
+  }
+  auto sess = store_.find_session_by_public_id(rt->session_public_id);
+  if (!sess) return fail(ErrorCode::kInvalidRefreshToken, "The refresh token is not valid");
+
+  auto reused = [&]() -> Result<IssuedTokens> {
+    const bool in_grace = cfg_.tokens.refresh_reuse_grace > 0 && rt->rotated_at > 0 &&
+                          now - rt->rotated_at <= cfg_.tokens.refresh_reuse_grace;
+    if (in_grace) {
+      return fail(ErrorCode::kInvalidRefreshToken,
+                  "The refresh token was just rotated by a concurrent request");
+    }
+    if (sess->revoked_at == 0) {
+      (void)revoke(*sess, "refresh.reused", client);
+    }
+    return fail(ErrorCode::kRefreshTokenReused,
+                "This refresh token was already used; the session has been revoked");
+  };
+
+  if (rt->rotated_at != 0) return reused();
+  if (rt->expires_at <= now) {
+    return fail(ErrorCode::kInvalidRefreshToken, "The refresh token has expired");
+  }
+  if (sess->revoked_at != 0 || sess->expires_at <= now) {
+    return fail(ErrorCode::kInvalidRefreshToken, "The session has ended");
+  }
+
+  auto t = issue(*sess, false);
+  if (!t) return t;
+  t->refresh_token = crypto::random_token(kRefreshBytes);
+  store::RefreshToken next;
+  next.token_hash = crypto::sha256_hex(t->refresh_token);
+  next.session_public_id = sess->public_id;
+  next.family = rt->family;
+  next.created_at = now;
+  next.expires_at = std::min(now + cfg_.tokens.refresh_ttl, sess->expires_at);
+  auto rot = store_.rotate_refresh_token(hash, next, now);
+  if (!rot) {
+    if (rot.error() == store::StoreError::kConflict) {
+      rt->rotated_at = now;  // lost a race with another use of the same token
+      return reused();
+    }
+    return fail(ErrorCode::kUnavailable, "The token store is unavailable");
+  }
+  // A refresh is activity: push the idle timeout.
+  const auto idle = std::min(now + cfg_.sessions.idle_timeout, sess->expires_at);
+  (void)store_.touch_session(sess->public_id, now, idle);
+  return t;
+}
+
+Result<void> Sessions::revoke(const store::Session& s, std::string_view event,
+                              const ClientInfo& client) {
+  const auto now = clock_.now();
+  auto r = store_.revoke_session(s.public_id, now);
+  if (!r && r.error() != store::StoreError::kNotFound) {
+    return fail(ErrorCode::kUnavailable, "cannot revoke the session");
+  }
+  (void)store_.revoke_refresh_family(s.public_id);
+  audit_.record(now, event, AuditContext{s.subject, s.public_id, client.ip, client.user_agent});
+  return {};
+}
+
+Result<std::string> Sessions::rotate_id(const store::Session& s) {
+  auto fresh = crypto::random_token(kSessionIdBytes);
+  if (!store_.rotate_session_id(s.public_id, crypto::sha256_hex(fresh))) {
+    return fail(ErrorCode::kUnavailable, "cannot rotate the session id");
+  }
+  return fresh;
+}
+
+Result<std::vector<store::Session>> Sessions::live_sessions_of(std::int64_t user_id) {
+  const auto now = clock_.now();
+  auto all = store_.list_sessions(user_id);
+  if (!all) return fail(ErrorCode::kUnavailable, "cannot list sessions");
+  std::vector<store::Session> live;
+  for (auto& s : *all) {
+    if (s.revoked_at == 0 && s.expires_at > now && s.idle_expires_at > now) {
+      live.push_back(std::move(s));
+    }
+  }
+  return live;
+}
+
+}  // namespace stepup::service

@@ -1,0 +1,614 @@
+// SQLite implementation of Store.
+//
+// Writes go through one connection behind a mutex, each method in its own
+// BEGIN IMMEDIATE transaction that has committed (synchronous=FULL: the WAL
+// is fsynced) before the method returns. Reads use a small pool of separate
+// connections: in WAL mode readers never block the writer nor each other,
+// and each read is a single statement, so it sees one consistent snapshot
+// that includes every write acknowledged before it started.
+#include <algorithm>
+#include <climits>
+#include <condition_variable>
+#include <cstdio>
+#include <mutex>
+#include <utility>
+#include <vector>
+
+#include <boost/json.hpp>
+
+#include "store/audit_hash.h"
+#include "store/sqlite_db.h"
+#include "store/sqlite_schema.h"
+#include "store/store.h"
+
+namespace stepup::store {
+namespace {
+
+using sqlite::Blob;
+using sqlite::Connection;
+using sqlite::Query;
+using sqlite::Transaction;
+
+constexpr int kReadConnections = 4;
+
+// ---- statement helpers ----
+
+template <class... Args>
+Status run(Connection& c, std::string_view sql, const Args&... args) {
+  auto q = c.prepare(sql);
+  if (!q) return tl::unexpected(q.error());
+  q->bind_all(args...);
+  return q->run();
+}
+
+// For UPDATE/DELETE by key: touching no row means the key does not exist.
+template <class... Args>
+Status run_one(Connection& c, std::string_view sql, const Args&... args) {
+  if (auto s = run(c, sql, args...); !s) return s;
+  if (c.changes() == 0) return tl::unexpected(StoreError::kNotFound);
+  return {};
+}
+
+template <class T, class... Args>
+Result<T> query_one(Connection& c, Result<T> (*read_row)(const Query&), std::string_view sql,
+                    const Args&... args) {
+  auto q = c.prepare(sql);
+  if (!q) return tl::unexpected(q.error());
+  q->bind_all(args...);
+  auto row = q->step();
+  if (!row) return tl::unexpected(row.error());
+  if (!*row) return tl::unexpected(StoreError::kNotFound);
+  return read_row(*q);
+}
+
+template <class T, class... Args>
+Result<std::vector<T>> query_all(Connection& c, Result<T> (*read_row)(const Query&),
+                                 std::string_view sql, const Args&... args) {
+  auto q = c.prepare(sql);
+  if (!q) return tl::unexpected(q.error());
+  q->bind_all(args...);
+  std::vector<T> out;
+  for (;;) {
+    auto row = q->step();
+    if (!row) return tl::unexpected(row.error());
+    if (!*row) return out;
+    auto value = read_row(*q);
+    if (!value) return tl::unexpected(value.error());
+    out.push_back(std::move(*value));
+  }
+}
+
+// ---- session methods as JSON ----
+
+std::string encode_methods(const std::vector<core::MethodProof>& methods) {
+  boost::json::array arr;
+  arr.reserve(methods.size());
+  for (const auto& m : methods) {
+    arr.push_back(boost::json::object{{"method", m.method}, {"at", m.at}});
+  }
+  return boost::json::serialize(arr);
+}
+
+Result<std::vector<core::MethodProof>> decode_methods(const std::string& text) {
+  boost::system::error_code ec;
+  auto value = boost::json::parse(text, ec);
+  if (ec || !value.is_array()) return tl::unexpected(StoreError::kCorrupt);
+  std::vector<core::MethodProof> out;
+  for (const auto& item : value.as_array()) {
+    const auto* obj = item.if_object();
+    if (obj == nullptr) return tl::unexpected(StoreError::kCorrupt);
+    const auto* method = obj->if_contains("method");
+    const auto* at = obj->if_contains("at");
+    if (method == nullptr || !method->is_string() || at == nullptr || !at->is_int64()) {
+      return tl::unexpected(StoreError::kCorrupt);
+    }
+    out.push_back({std::string(method->as_string()), at->as_int64()});
+  }
+  return out;
+}
+
+// ---- row readers (column order = the SELECT lists below) ----
+
+constexpr std::string_view kUserCols = "id, username, password_hash, created_at, disabled";
+Result<User> read_user(const Query& q) {
+  return User{q.int64(0), q.text(1), q.text(2), q.int64(3), q.int64(4) != 0};
+}
+
+constexpr std::string_view kFactorCols =
+    "id, user_id, type, name, secret, confirmed, created_at, last_used_at, counter, failures, "
+    "locked_until";
+Result<Factor> read_factor(const Query& q) {
+  Factor f;
+  f.id = q.text(0);
+  f.user_id = q.int64(1);
+  f.type = q.text(2);
+  f.name = q.text(3);
+  f.secret = q.blob(4);
+  f.confirmed = q.int64(5) != 0;
+  f.created_at = q.int64(6);
+  f.last_used_at = q.int64(7);
+  f.counter = q.int64(8);
+  f.failures = static_cast<int>(q.int64(9));
+  f.locked_until = q.int64(10);
+  return f;
+}
+
+constexpr std::string_view kSessionCols =
+    "public_id, id_hash, user_id, subject, methods, created_at, last_seen_at, expires_at, "
+    "idle_expires_at, revoked_at, ip, user_agent";
+Result<Session> read_session(const Query& q) {
+  Session s;
+  s.public_id = q.text(0);
+  s.id_hash = q.text(1);
+  s.user_id = q.int64(2);
+  s.subject = q.text(3);
+  auto methods = decode_methods(q.text(4));
+  if (!methods) {
+    std::fprintf(stderr, "stepup store: session %s has unreadable methods JSON\n",
+                 s.public_id.c_str());
+    return tl::unexpected(methods.error());
+  }
+  s.methods = std::move(*methods);
+  s.created_at = q.int64(5);
+  s.last_seen_at = q.int64(6);
+  s.expires_at = q.int64(7);
+  s.idle_expires_at = q.int64(8);
+  s.revoked_at = q.int64(9);
+  s.ip = q.text(10);
+  s.user_agent = q.text(11);
+  return s;
+}
+
+constexpr std::string_view kRefreshCols =
+    "token_hash, session_public_id, family, created_at, expires_at, rotated_at, replaced_by";
+Result<RefreshToken> read_refresh(const Query& q) {
+  return RefreshToken{q.text(0),  q.text(1),  q.text(2), q.int64(3),
+                      q.int64(4), q.int64(5), q.text(6)};
+}
+
+constexpr std::string_view kKeyCols =
+    "kid, algorithm, private_pem, public_jwk, created_at, retired_at, publish_until";
+Result<SigningKey> read_key(const Query& q) {
+  return SigningKey{q.text(0),  q.text(1),  q.text(2), q.text(3),
+                    q.int64(4), q.int64(5), q.int64(6)};
+}
+
+constexpr std::string_view kAuditCols =
+    "seq, at, event, subject, session, ip, user_agent, details, prev_hash, hash";
+Result<AuditEvent> read_audit(const Query& q) {
+  return AuditEvent{q.int64(0), q.int64(1), q.text(2), q.text(3), q.text(4),
+                    q.text(5),  q.text(6),  q.text(7), q.text(8), q.text(9)};
+}
+
+// SQL text is built once per call site (function-local statics) and is also
+// the statement cache key.
+std::string select_from(std::string_view cols, std::string_view rest) {
+  std::string sql = "SELECT ";
+  sql += cols;
+  sql += ' ';
+  sql += rest;
+  return sql;
+}
+
+// ---- read connection pool ----
+
+class ReadPool {
+ public:
+  class Lease {
+   public:
+    Lease(ReadPool* pool, Connection* conn) : pool_(pool), conn_(conn) {}
+    Lease(const Lease&) = delete;
+    Lease& operator=(const Lease&) = delete;
+    ~Lease() { pool_->release(conn_); }
+    Connection& conn() { return *conn_; }
+
+   private:
+    ReadPool* pool_;
+    Connection* conn_;
+  };
+
+  void add(Connection conn) {
+    all_.push_back(std::make_unique<Connection>(std::move(conn)));
+    free_.push_back(all_.back().get());
+  }
+  bool empty() const { return all_.empty(); }
+
+  Lease acquire() {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return !free_.empty(); });
+    Connection* c = free_.back();
+    free_.pop_back();
+    return Lease(this, c);
+  }
+
+ private:
+  void release(Connection* c) {
+    {
+      std::lock_guard lock(mu_);
+      free_.push_back(c);
+    }
+    cv_.notify_one();
+  }
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<std::unique_ptr<Connection>> all_;
+  std::vector<Connection*> free_;
+};
+
+class SqliteStore final : public Store {
+ public:
+  SqliteStore(Connection writer, std::unique_ptr<ReadPool> readers)
+      : writer_(std::move(writer)), readers_(std::move(readers)) {}
+
+  // ---- users ----
+
+  Result<User> create_user(std::string_view username, std::string_view password_hash,
+                           core::UnixTime now) override {
+    return write([&](Connection& c) -> Result<User> {
+      auto s = run(c, "INSERT INTO users(username, password_hash, created_at) VALUES(?, ?, ?)",
+                   username, password_hash, now);
+      if (!s) return tl::unexpected(s.error());
+      return User{c.last_insert_rowid(), std::string(username), std::string(password_hash), now,
+                  false};
+    });
+  }
+
+  Result<User> find_user(std::string_view username) override {
+    static const std::string sql = select_from(kUserCols, "FROM users WHERE username = ?");
+    return read([&](Connection& c) { return query_one(c, read_user, sql, username); });
+  }
+
+  Result<User> find_user_by_id(std::int64_t id) override {
+    static const std::string sql = select_from(kUserCols, "FROM users WHERE id = ?");
+    return read([&](Connection& c) { return query_one(c, read_user, sql, id); });
+  }
+
+  Result<std::vector<User>> list_users() override {
+    static const std::string sql = select_from(kUserCols, "FROM users ORDER BY id");
+    return read([&](Connection& c) { return query_all(c, read_user, sql); });
+  }
+
+  Status set_password_hash(std::int64_t user_id, std::string_view hash) override {
+    return write([&](Connection& c) {
+      return run_one(c, "UPDATE users SET password_hash = ? WHERE id = ?", hash, user_id);
+    });
+  }
+
+  // ---- factors ----
+
+  Status add_factor(const Factor& f) override {
+    return write([&](Connection& c) {
+      return run(c,
+                 "INSERT INTO factors(id, user_id, type, name, secret, confirmed, created_at, "
+                 "last_used_at, counter, failures, locked_until) "
+                 "VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                 f.id, f.user_id, f.type, f.name, Blob{f.secret}, f.confirmed, f.created_at,
+                 f.last_used_at, f.counter, f.failures, f.locked_until);
+    });
+  }
+
+  Result<std::vector<Factor>> list_factors(std::int64_t user_id) override {
+    static const std::string sql =
+        select_from(kFactorCols, "FROM factors WHERE user_id = ? ORDER BY created_at, rowid");
+    return read([&](Connection& c) { return query_all(c, read_factor, sql, user_id); });
+  }
+
+  Result<Factor> find_factor(std::string_view id) override {
+    static const std::string sql = select_from(kFactorCols, "FROM factors WHERE id = ?");
+    return read([&](Connection& c) { return query_one(c, read_factor, sql, id); });
+  }
+
+  Status update_factor(const Factor& f) override {
+    // id, user_id, type and created_at are identity: never rewritten.
+    return write([&](Connection& c) {
+      return run_one(c,
+                     "UPDATE factors SET name = ?, secret = ?, confirmed = ?, last_used_at = ?, "
+                     "counter = ?, failures = ?, locked_until = ? WHERE id = ?",
+                     f.name, Blob{f.secret}, f.confirmed, f.last_used_at, f.counter, f.failures,
+                     f.locked_until, f.id);
+    });
+  }
+
+  Status delete_factor(std::string_view id) override {
+    return write([&](Connection& c) { return run_one(c, "DELETE FROM factors WHERE id = ?", id); });
+  }
+
+  // ---- sessions ----
+
+  Status create_session(const Session& s) override {
+    const std::string methods = encode_methods(s.methods);
+    return write([&](Connection& c) {
+      return run(c,
+                 "INSERT INTO sessions(public_id, id_hash, user_id, subject, methods, created_at, "
+                 "last_seen_at, expires_at, idle_expires_at, revoked_at, ip, user_agent) "
+                 "VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                 s.public_id, s.id_hash, s.user_id, s.subject, methods, s.created_at,
+                 s.last_seen_at, s.expires_at, s.idle_expires_at, s.revoked_at, s.ip,
+                 s.user_agent);
+    });
+  }
+
+  Result<Session> find_session(std::string_view id_hash) override {
+    static const std::string sql = select_from(kSessionCols, "FROM sessions WHERE id_hash = ?");
+    return read([&](Connection& c) { return query_one(c, read_session, sql, id_hash); });
+  }
+
+  Result<Session> find_session_by_public_id(std::string_view public_id) override {
+    static const std::string sql = select_from(kSessionCols, "FROM sessions WHERE public_id = ?");
+    return read([&](Connection& c) { return query_one(c, read_session, sql, public_id); });
+  }
+
+  Result<std::vector<Session>> list_sessions(std::optional<std::int64_t> user_id) override {
+    static const std::string all_sql =
+        select_from(kSessionCols, "FROM sessions ORDER BY created_at DESC, rowid DESC");
+    static const std::string user_sql = select_from(
+        kSessionCols, "FROM sessions WHERE user_id = ? ORDER BY created_at DESC, rowid DESC");
+    return read([&](Connection& c) {
+      return user_id ? query_all(c, read_session, user_sql, *user_id)
+                     : query_all(c, read_session, all_sql);
+    });
+  }
+
+  Status update_session(const Session& s) override {
+    // id_hash changes only through rotate_session_id, and a revocation is
+    // sticky: a caller writing back a copy it read before a concurrent
+    // rotation or logout must not resurrect the old id or the session.
+    const std::string methods = encode_methods(s.methods);
+    return write([&](Connection& c) {
+      return run_one(c,
+                     "UPDATE sessions SET subject = ?, methods = ?, last_seen_at = ?, "
+                     "expires_at = ?, idle_expires_at = ?, "
+                     "revoked_at = CASE WHEN revoked_at != 0 THEN revoked_at ELSE ? END, "
+                     "ip = ?, user_agent = ? WHERE public_id = ?",
+                     s.subject, methods, s.last_seen_at, s.expires_at, s.idle_expires_at,
+                     s.revoked_at, s.ip, s.user_agent, s.public_id);
+    });
+  }
+
+  Status rotate_session_id(std::string_view public_id, std::string_view new_id_hash) override {
+    // One UPDATE: there is no instant at which both or neither id works.
+    return write([&](Connection& c) {
+      return run_one(c, "UPDATE sessions SET id_hash = ? WHERE public_id = ? AND revoked_at = 0",
+                     new_id_hash, public_id);
+    });
+  }
+
+  Status revoke_session(std::string_view public_id, core::UnixTime now) override {
+    return write([&](Connection& c) -> Status {
+      auto s = run(c, "UPDATE sessions SET revoked_at = ? WHERE public_id = ? AND revoked_at = 0",
+                   std::max<core::UnixTime>(now, 1), public_id);
+      if (!s || c.changes() > 0) return s;
+      // Already revoked is success (logout twice); only a missing row fails.
+      return session_exists(c, public_id);
+    });
+  }
+
+  Status touch_session(std::string_view public_id, core::UnixTime last_seen,
+                       core::UnixTime idle_expires_at) override {
+    return write([&](Connection& c) {
+      return run_one(c,
+                     "UPDATE sessions SET last_seen_at = ?, idle_expires_at = ? WHERE public_id = ?",
+                     last_seen, idle_expires_at, public_id);
+    });
+  }
+
+  // ---- refresh tokens ----
+
+  Status add_refresh_token(const RefreshToken& t) override {
+    return write([&](Connection& c) { return insert_refresh(c, t); });
+  }
+
+  Result<RefreshToken> find_refresh_token(std::string_view token_hash) override {
+    static const std::string sql =
+        select_from(kRefreshCols, "FROM refresh_tokens WHERE token_hash = ?");
+    return read([&](Connection& c) { return query_one(c, read_refresh, sql, token_hash); });
+  }
+
+  Status rotate_refresh_token(std::string_view old_hash, const RefreshToken& next,
+                              core::UnixTime now) override {
+    return write([&](Connection& c) -> Status {
+      {
+        auto q = c.prepare("SELECT rotated_at FROM refresh_tokens WHERE token_hash = ?");
+        if (!q) return tl::unexpected(q.error());
+        q->bind(1, old_hash);
+        auto row = q->step();
+        if (!row) return tl::unexpected(row.error());
+        if (!*row) return tl::unexpected(StoreError::kNotFound);
+        if (q->int64(0) != 0) return tl::unexpected(StoreError::kConflict);
+      }
+      // rotated_at is at least 1 so a caller passing now == 0 cannot make the
+      // old token look current again.
+      auto s = run_one(c,
+                       "UPDATE refresh_tokens SET rotated_at = ?, replaced_by = ? "
+                       "WHERE token_hash = ? AND rotated_at = 0",
+                       std::max<core::UnixTime>(now, 1), next.token_hash, old_hash);
+      if (!s) return s;
+      return insert_refresh(c, next);
+    });
+  }
+
+  Status revoke_refresh_family(std::string_view session_public_id) override {
+    return write([&](Connection& c) -> Status {
+      if (auto s = session_exists(c, session_public_id); !s) return s;
+      return run(c,
+                 "UPDATE refresh_tokens SET rotated_at = ? "
+                 "WHERE session_public_id = ? AND rotated_at = 0",
+                 kRefreshTokenRevoked, session_public_id);
+    });
+  }
+
+  // ---- signing keys ----
+
+  Status add_signing_key(const SigningKey& k) override {
+    return write([&](Connection& c) {
+      return run(c,
+                 "INSERT INTO signing_keys(kid, algorithm, private_pem, public_jwk, created_at, "
+                 "retired_at, publish_until) VALUES(?, ?, ?, ?, ?, ?, ?)",
+                 k.kid, k.algorithm, k.private_pem, k.public_jwk, k.created_at, k.retired_at,
+                 k.publish_until);
+    });
+  }
+
+  Result<std::vector<SigningKey>> list_signing_keys() override {
+    static const std::string sql =
+        select_from(kKeyCols, "FROM signing_keys ORDER BY created_at DESC, rowid DESC");
+    return read([&](Connection& c) { return query_all(c, read_key, sql); });
+  }
+
+  Status retire_signing_key(std::string_view kid, core::UnixTime retired_at,
+                            core::UnixTime publish_until) override {
+    return write([&](Connection& c) {
+      return run_one(c, "UPDATE signing_keys SET retired_at = ?, publish_until = ? WHERE kid = ?",
+                     retired_at, publish_until, kid);
+    });
+  }
+
+  // ---- audit ----
+
+  Result<AuditEvent> append_audit(const AuditEvent& e) override {
+    return write([&](Connection& c) -> Result<AuditEvent> {
+      AuditEvent row = e;
+      row.seq = 1;
+      row.prev_hash = std::string(kAuditGenesisHash);
+      {
+        // Under BEGIN IMMEDIATE no other writer can append between this read
+        // and our insert, so the chain cannot fork.
+        auto q = c.prepare("SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1");
+        if (!q) return tl::unexpected(q.error());
+        auto found = q->step();
+        if (!found) return tl::unexpected(found.error());
+        if (*found) {
+          row.seq = q->int64(0) + 1;
+          row.prev_hash = q->text(1);
+        }
+      }
+      row.hash = audit_row_hash(row, row.prev_hash);
+      auto s = run(c,
+                   "INSERT INTO audit_events(seq, at, event, subject, session, ip, user_agent, "
+                   "details, prev_hash, hash) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                   row.seq, row.at, row.event, row.subject, row.session, row.ip, row.user_agent,
+                   row.details, row.prev_hash, row.hash);
+      if (!s) return tl::unexpected(s.error());
+      return row;
+    });
+  }
+
+  Result<std::vector<AuditEvent>> list_audit(std::int64_t after_seq, int limit) override {
+    if (limit <= 0) return std::vector<AuditEvent>{};
+    static const std::string sql =
+        select_from(kAuditCols, "FROM audit_events WHERE seq > ? ORDER BY seq LIMIT ?");
+    return read([&](Connection& c) { return query_all(c, read_audit, sql, after_seq, limit); });
+  }
+
+  // ---- health ----
+
+  Status ping() override {
+    return read([&](Connection& c) { return run(c, "SELECT 1"); });
+  }
+
+ private:
+  // Runs `body` in a BEGIN IMMEDIATE transaction on the write connection and
+  // commits if it succeeded; on any failure the Transaction rolls back.
+  template <class F>
+  auto write(F&& body) -> decltype(body(std::declval<Connection&>())) {
+    using R = decltype(body(std::declval<Connection&>()));
+    std::lock_guard lock(write_mu_);
+    auto tx = Transaction::begin(writer_, Transaction::Mode::kImmediate);
+    if (!tx) return tl::unexpected(tx.error());
+    R result = body(writer_);
+    if (!result) return result;
+    if (auto s = tx->commit(); !s) return tl::unexpected(s.error());
+    return result;
+  }
+
+  template <class F>
+  auto read(F&& body) -> decltype(body(std::declval<Connection&>())) {
+    if (readers_ == nullptr || readers_->empty()) {
+      // In-memory databases are private to one connection: read on the writer.
+      std::lock_guard lock(write_mu_);
+      return body(writer_);
+    }
+    auto lease = readers_->acquire();
+    return body(lease.conn());
+  }
+
+  static Status session_exists(Connection& c, std::string_view public_id) {
+    auto q = c.prepare("SELECT 1 FROM sessions WHERE public_id = ?");
+    if (!q) return tl::unexpected(q.error());
+    q->bind(1, public_id);
+    auto row = q->step();
+    if (!row) return tl::unexpected(row.error());
+    if (!*row) return tl::unexpected(StoreError::kNotFound);
+    return {};
+  }
+
+  static Status insert_refresh(Connection& c, const RefreshToken& t) {
+    return run(c,
+               "INSERT INTO refresh_tokens(token_hash, session_public_id, family, created_at, "
+               "expires_at, rotated_at, replaced_by) VALUES(?, ?, ?, ?, ?, ?, ?)",
+               t.token_hash, t.session_public_id, t.family, t.created_at, t.expires_at,
+               t.rotated_at, t.replaced_by);
+  }
+
+  std::mutex write_mu_;
+  Connection writer_;
+  std::unique_ptr<ReadPool> readers_;  // empty for in-memory databases
+};
+
+bool is_memory_path(const std::string& path) {
+  return path.empty() || path == ":memory:" || path.find("mode=memory") != std::string::npos;
+}
+
+// Runs a PRAGMA that answers with one text row and returns that answer.
+Result<std::string> pragma_text(Connection& c, const char* sql) {
+  auto q = c.prepare(sql);
+  if (!q) return tl::unexpected(q.error());
+  auto row = q->step();
+  if (!row) return tl::unexpected(row.error());
+  if (!*row) return std::string();
+  return q->text(0);
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Store>> open_sqlite(const std::string& path, core::Seconds busy_timeout) {
+  const auto ms = std::clamp<core::Seconds>(busy_timeout, 0, INT_MAX / 1000) * 1000;
+  const int busy_ms = static_cast<int>(ms);
+
+  auto writer = Connection::open(path, busy_ms);
+  if (!writer) return tl::unexpected(writer.error());
+  // journal_mode is persistent in the file and cannot change inside a
+  // transaction, so it is set once here before migrations.
+  const bool memory = is_memory_path(path);
+  auto mode = pragma_text(*writer, "PRAGMA journal_mode=WAL");
+  if (!mode) {
+    if (mode.error() == StoreError::kCorrupt) {
+      std::fprintf(stderr, "stepup store: %s is not a usable SQLite database\n", path.c_str());
+    }
+    return tl::unexpected(mode.error());
+  }
+  if (!memory && *mode != "wal") {
+    std::fprintf(stderr, "stepup store: could not switch %s to WAL (journal_mode=%s)\n",
+                 path.c_str(), mode->c_str());
+    return tl::unexpected(StoreError::kIo);
+  }
+  // FULL: the WAL is fsynced at every commit, so an acknowledged write
+  // survives a crash of the process and of the machine.
+  if (auto s = writer->exec("PRAGMA synchronous=FULL"); !s) return tl::unexpected(s.error());
+  if (auto s = sqlite::migrate(*writer); !s) return tl::unexpected(s.error());
+
+  auto pool = std::make_unique<ReadPool>();
+  if (!memory) {
+    for (int i = 0; i < kReadConnections; ++i) {
+      auto reader = Connection::open(path, busy_ms);
+      if (!reader) return tl::unexpected(reader.error());
+      // A bug that writes through a reader would bypass the write mutex.
+      if (auto s = reader->exec("PRAGMA query_only=ON"); !s) return tl::unexpected(s.error());
+      pool->add(std::move(*reader));
+    }
+  }
+  return std::make_unique<SqliteStore>(std::move(*writer), std::move(pool));
+}
+
+}  // namespace stepup::store

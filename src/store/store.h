@@ -1,0 +1,177 @@
+// Store: every durable thing stepup keeps, behind one interface.
+//
+// open_sqlite() gives the embedded default (WAL, foreign keys, versioned
+// migrations applied at open, busy timeout, synchronous=FULL so an
+// acknowledged write survives SIGKILL and power loss of the process).
+// Implementations are thread-safe: any method may be called from any thread.
+// Secrets never reach the store in the clear: callers pass hashes.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <tl/expected.hpp>
+
+#include "core/level.h"
+#include "core/time.h"
+
+namespace stepup::store {
+
+enum class StoreError {
+  kNotFound,     // no such row (also: a referenced user/session does not exist)
+  kConflict,     // unique constraint (e.g. username taken)
+  kBusy,         // database locked past the busy timeout
+  kCorrupt,      // integrity problem or unexpected schema
+  kIo,           // anything else from the driver
+};
+const char* to_string(StoreError e);
+
+template <class T>
+using Result = tl::expected<T, StoreError>;
+using Status = tl::expected<void, StoreError>;
+
+struct User {
+  std::int64_t id = 0;
+  std::string username;
+  std::string password_hash;   // Argon2id PHC string
+  core::UnixTime created_at = 0;
+  bool disabled = false;
+};
+
+struct Factor {
+  std::string id;              // random opaque id
+  std::int64_t user_id = 0;
+  std::string type;            // "totp", "recovery_codes", "webauthn"
+  std::string name;            // user-chosen label
+  std::string secret;          // type-specific, encrypted or hashed by the factor
+  bool confirmed = false;
+  core::UnixTime created_at = 0;
+  core::UnixTime last_used_at = 0;
+  std::int64_t counter = 0;    // TOTP last step / WebAuthn signCount
+  int failures = 0;            // consecutive failures
+  core::UnixTime locked_until = 0;
+};
+
+struct Session {
+  std::string id_hash;         // SHA-256 (hex) of the session id; the id itself is never stored
+  std::string public_id;       // stable, non-secret handle shown in lists (survives rotation)
+  std::int64_t user_id = 0;
+  std::string subject;         // username at sign-in
+  std::vector<core::MethodProof> methods;  // each method with its last proof time
+  core::UnixTime created_at = 0;           // sign-in time
+  core::UnixTime last_seen_at = 0;
+  core::UnixTime expires_at = 0;           // absolute timeout
+  core::UnixTime idle_expires_at = 0;      // idle timeout
+  core::UnixTime revoked_at = 0;           // 0: live
+  std::string ip;
+  std::string user_agent;
+};
+
+struct RefreshToken {
+  std::string token_hash;      // SHA-256 hex of the opaque token
+  std::string session_public_id;
+  std::string family;          // one family per session; reuse revokes the family's session
+  core::UnixTime created_at = 0;
+  core::UnixTime expires_at = 0;
+  core::UnixTime rotated_at = 0;           // 0: current; set when exchanged
+                                           // (kRefreshTokenRevoked: revoked, never exchanged)
+  std::string replaced_by;     // token_hash of the successor
+};
+
+// rotated_at of tokens revoked by revoke_refresh_family without being
+// exchanged. Any rotated_at != 0 means "not exchangeable"; a later exchange
+// attempt gets kConflict from rotate_refresh_token, like a replay.
+inline constexpr core::UnixTime kRefreshTokenRevoked = core::kNever;
+
+struct SigningKey {
+  std::string kid;
+  std::string algorithm;       // "ES256" | "EdDSA"
+  std::string private_pem;     // PKCS#8 PEM
+  std::string public_jwk;      // JSON object text
+  core::UnixTime created_at = 0;
+  core::UnixTime retired_at = 0;   // 0: active signer candidate; else no longer signs
+  core::UnixTime publish_until = 0; // 0: forever; after this the public key leaves JWKS
+};
+
+struct AuditEvent {
+  std::int64_t seq = 0;        // assigned by the store
+  core::UnixTime at = 0;
+  std::string event;           // e.g. "login.succeeded"
+  std::string subject;
+  std::string session;         // public session id
+  std::string ip;
+  std::string user_agent;
+  std::string details;         // JSON object text
+  std::string prev_hash;       // hash chain, filled by the store
+  std::string hash;
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // Users
+  virtual Result<User> create_user(std::string_view username, std::string_view password_hash,
+                                   core::UnixTime now) = 0;
+  virtual Result<User> find_user(std::string_view username) = 0;
+  virtual Result<User> find_user_by_id(std::int64_t id) = 0;
+  virtual Result<std::vector<User>> list_users() = 0;  // by id
+  virtual Status set_password_hash(std::int64_t user_id, std::string_view hash) = 0;
+
+  // Factors
+  virtual Status add_factor(const Factor& f) = 0;
+  virtual Result<std::vector<Factor>> list_factors(std::int64_t user_id) = 0;  // oldest first
+  virtual Result<Factor> find_factor(std::string_view id) = 0;
+  virtual Status update_factor(const Factor& f) = 0;  // by id: all mutable columns
+  virtual Status delete_factor(std::string_view id) = 0;
+
+  // Sessions. Rotation replaces the id hash atomically: the old id is dead
+  // the moment the call returns; a revoked session cannot be rotated
+  // (kNotFound). update_session never changes id_hash and never clears
+  // revoked_at (revocation is sticky). revoke_session on an already revoked
+  // session succeeds and keeps the first revocation time. list_sessions
+  // returns live and revoked sessions, newest first.
+  virtual Status create_session(const Session& s) = 0;
+  virtual Result<Session> find_session(std::string_view id_hash) = 0;
+  virtual Result<Session> find_session_by_public_id(std::string_view public_id) = 0;
+  virtual Result<std::vector<Session>> list_sessions(std::optional<std::int64_t> user_id) = 0;
+  virtual Status update_session(const Session& s) = 0;  // by public_id
+  virtual Status rotate_session_id(std::string_view public_id, std::string_view new_id_hash) = 0;
+  virtual Status revoke_session(std::string_view public_id, core::UnixTime now) = 0;
+  virtual Status touch_session(std::string_view public_id, core::UnixTime last_seen,
+                               core::UnixTime idle_expires_at) = 0;
+
+  // Refresh tokens. rotate_refresh_token marks `old_hash` rotated and inserts
+  // `next` in one transaction; it fails with kConflict if `old_hash` was
+  // already rotated (a concurrent or replayed use).
+  virtual Status add_refresh_token(const RefreshToken& t) = 0;
+  virtual Result<RefreshToken> find_refresh_token(std::string_view token_hash) = 0;
+  virtual Status rotate_refresh_token(std::string_view old_hash, const RefreshToken& next,
+                                      core::UnixTime now) = 0;
+  // Sets rotated_at = kRefreshTokenRevoked on every current token of the
+  // session (rows are kept for reuse detection). kNotFound if no such session.
+  virtual Status revoke_refresh_family(std::string_view session_public_id) = 0;
+
+  // Signing keys
+  virtual Status add_signing_key(const SigningKey& k) = 0;
+  virtual Result<std::vector<SigningKey>> list_signing_keys() = 0;  // newest first
+  virtual Status retire_signing_key(std::string_view kid, core::UnixTime retired_at,
+                                    core::UnixTime publish_until) = 0;
+
+  // Audit (append-only hash chain; verify lives in service/)
+  virtual Result<AuditEvent> append_audit(const AuditEvent& e) = 0;
+  // Rows with seq > after_seq, ascending, at most `limit` (limit <= 0: none).
+  // The hash rule is in store/audit_hash.h.
+  virtual Result<std::vector<AuditEvent>> list_audit(std::int64_t after_seq, int limit) = 0;
+
+  // Health
+  virtual Status ping() = 0;
+};
+
+// Opens (creating if needed) the SQLite database at `path` and migrates it.
+Result<std::unique_ptr<Store>> open_sqlite(const std::string& path, core::Seconds busy_timeout);
+
+}  // namespace stepup::store
