@@ -237,8 +237,8 @@ class Reader {
         continue;
       }
       const std::string& k = key.Scalar();
-      auto f = std::find_if(fields.begin(), fields.end(),
-                            [&](const Field& fl) { return fl.key == k; });
+      auto f =
+          std::find_if(fields.begin(), fields.end(), [&](const Field& fl) { return fl.key == k; });
       if (f == fields.end()) {
         std::vector<std::string> allowed;
         for (const Field& fl : fields) allowed.emplace_back(fl.key);
@@ -302,15 +302,14 @@ class Reader {
     }
     if (n < lo || n > hi) {
       error(v, name,
-            "must be between " + std::to_string(lo) + " and " + std::to_string(hi) + " (got " +
-                s + ")");
+            "must be between " + std::to_string(lo) + " and " + std::to_string(hi) + " (got " + s +
+                ")");
       return;
     }
     out = static_cast<T>(n);
   }
 
-  bool read_duration(const YAML::Node& v, const std::string& name, Seconds& out,
-                     Seconds min = 0) {
+  bool read_duration(const YAML::Node& v, const std::string& name, Seconds& out, Seconds min = 0) {
     if (!expect_scalar(v, name, "a duration like 90s, 5m, 12h or 7d")) return false;
     std::optional<Seconds> d = parse_duration(v.Scalar());
     if (!d) {
@@ -326,8 +325,8 @@ class Reader {
     return true;
   }
 
-  void read_opt_duration(const YAML::Node& v, const std::string& name,
-                         std::optional<Seconds>& out, Seconds min = 0) {
+  void read_opt_duration(const YAML::Node& v, const std::string& name, std::optional<Seconds>& out,
+                         Seconds min = 0) {
     Seconds d = 0;
     if (read_duration(v, name, d, min)) out = d;
   }
@@ -363,109 +362,102 @@ class Reader {
 };
 
 void read_server(Reader& r, const YAML::Node& node, ServerConfig& c) {
-  r.read_map(node, "server",
-             {
-                 {"listen",
-                  [&](const YAML::Node& v, const std::string& n) {
-                    std::string s;
-                    r.read_string(v, n, s);
-                    if (s.empty()) return;
-                    if (std::string why = listen_problem(s); !why.empty()) {
-                      r.error(v, n, why + " (got " + in_quotes(s) + ")");
-                      return;
-                    }
-                    c.listen = s;
-                  }},
-                 {"public_url",
-                  [&](const YAML::Node& v, const std::string& n) {
-                    std::string s;
-                    r.read_string(v, n, s);
-                    if (s.empty()) return;
-                    if (std::string why = url_problem(s, false); !why.empty()) {
-                      r.error(v, n, why + " (got " + in_quotes(s) + ")");
-                      return;
-                    }
-                    c.public_url = strip_trailing_slash(s);
-                  }},
-                 {"io_threads",
-                  [&](const YAML::Node& v, const std::string& n) {
-                    r.read_int(v, n, c.io_threads, 0, 256);
-                  }},
-                 {"max_body_bytes",
-                  [&](const YAML::Node& v, const std::string& n) {
-                    r.read_int(v, n, c.max_body_bytes, 1, 1 << 30);
-                  }},
-                 {"read_timeout",
-                  [&](const YAML::Node& v, const std::string& n) {
-                    r.read_duration(v, n, c.read_timeout, 1);
-                  }},
-                 {"idle_timeout",
-                  [&](const YAML::Node& v, const std::string& n) {
-                    r.read_duration(v, n, c.idle_timeout, 1);
-                  }},
-                 {"drain_timeout",
-                  [&](const YAML::Node& v, const std::string& n) {
-                    r.read_duration(v, n, c.drain_timeout, 0);
-                  }},
-                 {"trust_forwarded_for",
-                  [&](const YAML::Node& v, const std::string& n) {
-                    r.read_bool(v, n, c.trust_forwarded_for);
-                  }},
-             });
+  r.read_map(
+      node, "server",
+      {
+          {"listen",
+           [&](const YAML::Node& v, const std::string& n) {
+             std::string s;
+             r.read_string(v, n, s);
+             if (s.empty()) return;
+             if (std::string why = listen_problem(s); !why.empty()) {
+               r.error(v, n, why + " (got " + in_quotes(s) + ")");
+               return;
+             }
+             c.listen = s;
+           }},
+          {"public_url",
+           [&](const YAML::Node& v, const std::string& n) {
+             std::string s;
+             r.read_string(v, n, s);
+             if (s.empty()) return;
+             if (std::string why = url_problem(s, false); !why.empty()) {
+               r.error(v, n, why + " (got " + in_quotes(s) + ")");
+               return;
+             }
+             c.public_url = strip_trailing_slash(s);
+           }},
+          {"io_threads", [&](const YAML::Node& v,
+                             const std::string& n) { r.read_int(v, n, c.io_threads, 0, 256); }},
+          {"max_body_bytes",
+           [&](const YAML::Node& v, const std::string& n) {
+             r.read_int(v, n, c.max_body_bytes, 1, 1 << 30);
+           }},
+          {"read_timeout", [&](const YAML::Node& v,
+                               const std::string& n) { r.read_duration(v, n, c.read_timeout, 1); }},
+          {"idle_timeout", [&](const YAML::Node& v,
+                               const std::string& n) { r.read_duration(v, n, c.idle_timeout, 1); }},
+          {"drain_timeout",
+           [&](const YAML::Node& v, const std::string& n) {
+             r.read_duration(v, n, c.drain_timeout, 0);
+           }},
+          {"trust_forwarded_for",
+           [&](const YAML::Node& v, const std::string& n) {
+             r.read_bool(v, n, c.trust_forwarded_for);
+           }},
+      });
 }
 
 void read_log(Reader& r, const YAML::Node& node, LogConfig& c) {
-  r.read_map(node, "log",
-             {
-                 {"level",
-                  [&](const YAML::Node& v, const std::string& n) {
-                    static const std::vector<std::string> kLevels = {"trace", "debug", "info",
-                                                                     "warn", "error"};
-                    std::string s;
-                    r.read_string(v, n, s);
-                    if (s.empty()) return;
-                    if (std::find(kLevels.begin(), kLevels.end(), s) == kLevels.end()) {
-                      r.error(v, n, "must be one of " + join(kLevels) + " (got " + in_quotes(s) + ")");
-                      return;
-                    }
-                    c.level = s;
-                  }},
-                 {"json",
-                  [&](const YAML::Node& v, const std::string& n) { r.read_bool(v, n, c.json); }},
-             });
+  r.read_map(
+      node, "log",
+      {
+          {"level",
+           [&](const YAML::Node& v, const std::string& n) {
+             static const std::vector<std::string> kLevels = {"trace", "debug", "info", "warn",
+                                                              "error"};
+             std::string s;
+             r.read_string(v, n, s);
+             if (s.empty()) return;
+             if (std::find(kLevels.begin(), kLevels.end(), s) == kLevels.end()) {
+               r.error(v, n, "must be one of " + join(kLevels) + " (got " + in_quotes(s) + ")");
+               return;
+             }
+             c.level = s;
+           }},
+          {"json", [&](const YAML::Node& v, const std::string& n) { r.read_bool(v, n, c.json); }},
+      });
 }
 
 void read_storage(Reader& r, const YAML::Node& node, StorageConfig& c) {
-  r.read_map(node, "storage",
-             {
-                 {"driver",
-                  [&](const YAML::Node& v, const std::string& n) {
-                    std::string s;
-                    r.read_string(v, n, s);
-                    if (s.empty()) return;
-                    if (s != "sqlite") {
-                      r.error(v, n, "only \"sqlite\" is supported (got " + in_quotes(s) + ")");
-                      return;
-                    }
-                    c.driver = s;
-                  }},
-                 {"path", [&](const YAML::Node& v,
-                              const std::string& n) { r.read_string(v, n, c.path); }},
-                 {"busy_timeout",
-                  [&](const YAML::Node& v, const std::string& n) {
-                    r.read_duration(v, n, c.busy_timeout, 0);
-                  }},
-             });
+  r.read_map(
+      node, "storage",
+      {
+          {"driver",
+           [&](const YAML::Node& v, const std::string& n) {
+             std::string s;
+             r.read_string(v, n, s);
+             if (s.empty()) return;
+             if (s != "sqlite") {
+               r.error(v, n, "only \"sqlite\" is supported (got " + in_quotes(s) + ")");
+               return;
+             }
+             c.driver = s;
+           }},
+          {"path", [&](const YAML::Node& v, const std::string& n) { r.read_string(v, n, c.path); }},
+          {"busy_timeout", [&](const YAML::Node& v,
+                               const std::string& n) { r.read_duration(v, n, c.busy_timeout, 0); }},
+      });
 }
 
 void read_tokens(Reader& r, const YAML::Node& node, TokenConfig& c) {
   r.read_map(
       node, "tokens",
       {
-          {"issuer", [&](const YAML::Node& v,
-                         const std::string& n) { r.read_string(v, n, c.issuer); }},
-          {"audience", [&](const YAML::Node& v,
-                           const std::string& n) { r.read_string(v, n, c.audience); }},
+          {"issuer",
+           [&](const YAML::Node& v, const std::string& n) { r.read_string(v, n, c.issuer); }},
+          {"audience",
+           [&](const YAML::Node& v, const std::string& n) { r.read_string(v, n, c.audience); }},
           {"algorithm",
            [&](const YAML::Node& v, const std::string& n) {
              std::string s;
@@ -495,21 +487,20 @@ void read_tokens(Reader& r, const YAML::Node& node, TokenConfig& c) {
 }
 
 void read_sessions(Reader& r, const YAML::Node& node, SessionConfig& c) {
-  r.read_map(node, "sessions",
-             {
-                 {"idle_timeout",
-                  [&](const YAML::Node& v, const std::string& n) {
-                    r.read_duration(v, n, c.idle_timeout, 1);
-                  }},
-                 {"absolute_timeout",
-                  [&](const YAML::Node& v, const std::string& n) {
-                    r.read_duration(v, n, c.absolute_timeout, 1);
-                  }},
-             });
+  r.read_map(
+      node, "sessions",
+      {
+          {"idle_timeout", [&](const YAML::Node& v,
+                               const std::string& n) { r.read_duration(v, n, c.idle_timeout, 1); }},
+          {"absolute_timeout",
+           [&](const YAML::Node& v, const std::string& n) {
+             r.read_duration(v, n, c.absolute_timeout, 1);
+           }},
+      });
 }
 
 void read_cookie(Reader& r, const YAML::Node& node, CookieConfig& c) {
-  YAML::Node name_node;
+  int name_line = line_of(node);
   r.read_map(node, "cookie",
              {
                  {"name",
@@ -521,7 +512,7 @@ void read_cookie(Reader& r, const YAML::Node& node, CookieConfig& c) {
                       r.error(v, n, "is not a valid cookie name (got " + in_quotes(s) + ")");
                       return;
                     }
-                    name_node = v;
+                    name_line = line_of(v);
                     c.name = s;
                   }},
                  {"secure",
@@ -539,46 +530,46 @@ void read_cookie(Reader& r, const YAML::Node& node, CookieConfig& c) {
                   }},
              });
   if (c.secure && c.name.starts_with("__Host-")) {
-    r.error(name_node, "cookie.name",
+    r.error(name_line,
+            "cookie.name: "
             "leave out the __Host- prefix; it is added when secure is true");
   }
 }
 
 void read_passwords(Reader& r, const YAML::Node& node, PasswordConfig& c) {
-  YAML::Node min_node;
-  r.read_map(node, "passwords",
-             {
-                 {"min_length",
-                  [&](const YAML::Node& v, const std::string& n) {
-                    min_node = v;
-                    r.read_int(v, n, c.min_length, 1, 4096);
-                  }},
-                 {"max_length",
-                  [&](const YAML::Node& v, const std::string& n) {
-                    // NIST SP 800-63B §5.1.1.2: allow at least 64 characters.
-                    r.read_int(v, n, c.max_length, 64, 4096);
-                  }},
-                 {"argon2_memory_kib",
-                  [&](const YAML::Node& v, const std::string& n) {
-                    // Argon2 needs at least 8 KiB; 4 GiB is far beyond any sane setting.
-                    r.read_int(v, n, c.argon2_memory_kib, 8, 4 * 1024 * 1024);
-                  }},
-                 {"argon2_iterations",
-                  [&](const YAML::Node& v, const std::string& n) {
-                    r.read_int(v, n, c.argon2_iterations, 1, 1000);
-                  }},
-                 {"hash_workers",
-                  [&](const YAML::Node& v, const std::string& n) {
-                    r.read_int(v, n, c.hash_workers, 1, 256);
-                  }},
-                 {"hash_queue",
-                  [&](const YAML::Node& v, const std::string& n) {
-                    r.read_int(v, n, c.hash_queue, 1, 1000000);
-                  }},
-             });
+  int min_line = line_of(node);
+  r.read_map(
+      node, "passwords",
+      {
+          {"min_length",
+           [&](const YAML::Node& v, const std::string& n) {
+             min_line = line_of(v);
+             r.read_int(v, n, c.min_length, 1, 4096);
+           }},
+          {"max_length",
+           [&](const YAML::Node& v, const std::string& n) {
+             // NIST SP 800-63B §5.1.1.2: allow at least 64 characters.
+             r.read_int(v, n, c.max_length, 64, 4096);
+           }},
+          {"argon2_memory_kib",
+           [&](const YAML::Node& v, const std::string& n) {
+             // Argon2 needs at least 8 KiB; 4 GiB is far beyond any sane setting.
+             r.read_int(v, n, c.argon2_memory_kib, 8, 4 * 1024 * 1024);
+           }},
+          {"argon2_iterations",
+           [&](const YAML::Node& v, const std::string& n) {
+             r.read_int(v, n, c.argon2_iterations, 1, 1000);
+           }},
+          {"hash_workers", [&](const YAML::Node& v,
+                               const std::string& n) { r.read_int(v, n, c.hash_workers, 1, 256); }},
+          {"hash_queue", [&](const YAML::Node& v,
+                             const std::string& n) { r.read_int(v, n, c.hash_queue, 1, 1000000); }},
+      });
   if (c.min_length > c.max_length) {
-    r.error(min_node.IsDefined() ? min_node : node, "passwords.min_length",
-            "must not be larger than max_length (" + std::to_string(c.max_length) + ")");
+    r.error(min_line,
+            "passwords.min_length: "
+            "must not be larger than max_length (" +
+                std::to_string(c.max_length) + ")");
   }
 }
 
@@ -613,70 +604,71 @@ void read_levels(Reader& r, const YAML::Node& node, std::vector<core::Level>& ou
       r.error(key, "levels", "duplicate level " + in_quotes(level.name));
       continue;
     }
-    YAML::Node acr_node = key;
+    int acr_line = line_of(key);
     bool has_reached_by = false;
-    r.read_map(
-        body, where,
-        {
-            {"acr",
-             [&](const YAML::Node& v, const std::string& n) {
-               std::string s;
-               r.read_string(v, n, s);
-               if (s.empty()) return;
-               if (!is_acr_value(s)) {
-                 r.error(v, n, "must be visible ASCII without spaces, quotes or backslashes");
-                 return;
-               }
-               acr_node = v;
-               level.acr = s;
-             }},
-            {"reached_by",
-             [&](const YAML::Node& v, const std::string& n) {
-               has_reached_by = true;
-               if (!v.IsSequence() || v.size() == 0) {
-                 r.error(v, n,
-                         "expected a non-empty list of method sets like [[pwd, otp]], got " +
-                             describe(v));
-                 return;
-               }
-               for (size_t i = 0; i < v.size(); ++i) {
-                 const YAML::Node set = v[i];
-                 const std::string set_name = n + "[" + std::to_string(i) + "]";
-                 if (set.IsScalar()) {
-                   r.error(set, set_name,
-                           "each entry is a list of methods, write [[" + set.Scalar() +
-                               "]] rather than [" + set.Scalar() + "]");
-                   continue;
-                 }
-                 std::vector<std::string> methods;
-                 if (!r.read_string_list(set, set_name, methods)) continue;
-                 if (methods.empty()) {
-                   r.error(set, set_name, "a method set must not be empty");
-                   continue;
-                 }
-                 bool ok = true;
-                 for (size_t j = 0; j < methods.size(); ++j) {
-                   if (!is_lower_name(methods[j])) {
-                     r.error(set[j], set_name,
-                             "method " + in_quotes(methods[j]) +
-                                 " must be a lower-case RFC 8176 name like pwd, otp, hwk");
-                     ok = false;
-                   }
-                 }
-                 if (ok) level.reached_by.push_back(std::move(methods));
-               }
-             }},
-            {"elevation",
-             [&](const YAML::Node& v, const std::string& n) {
-               r.read_opt_duration(v, n, level.elevation, 1);
-             }},
-        });
+    r.read_map(body, where,
+               {
+                   {"acr",
+                    [&](const YAML::Node& v, const std::string& n) {
+                      std::string s;
+                      r.read_string(v, n, s);
+                      if (s.empty()) return;
+                      if (!is_acr_value(s)) {
+                        r.error(v, n,
+                                "must be visible ASCII without spaces, quotes or backslashes");
+                        return;
+                      }
+                      acr_line = line_of(v);
+                      level.acr = s;
+                    }},
+                   {"reached_by",
+                    [&](const YAML::Node& v, const std::string& n) {
+                      has_reached_by = true;
+                      if (!v.IsSequence() || v.size() == 0) {
+                        r.error(v, n,
+                                "expected a non-empty list of method sets like [[pwd, otp]], got " +
+                                    describe(v));
+                        return;
+                      }
+                      for (size_t i = 0; i < v.size(); ++i) {
+                        const YAML::Node set = v[i];
+                        const std::string set_name = n + "[" + std::to_string(i) + "]";
+                        if (set.IsScalar()) {
+                          r.error(set, set_name,
+                                  "each entry is a list of methods, write [[" + set.Scalar() +
+                                      "]] rather than [" + set.Scalar() + "]");
+                          continue;
+                        }
+                        std::vector<std::string> methods;
+                        if (!r.read_string_list(set, set_name, methods)) continue;
+                        if (methods.empty()) {
+                          r.error(set, set_name, "a method set must not be empty");
+                          continue;
+                        }
+                        bool ok = true;
+                        for (size_t j = 0; j < methods.size(); ++j) {
+                          if (!is_lower_name(methods[j])) {
+                            r.error(set[j], set_name,
+                                    "method " + in_quotes(methods[j]) +
+                                        " must be a lower-case RFC 8176 name like pwd, otp, hwk");
+                            ok = false;
+                          }
+                        }
+                        if (ok) level.reached_by.push_back(std::move(methods));
+                      }
+                    }},
+                   {"elevation",
+                    [&](const YAML::Node& v, const std::string& n) {
+                      r.read_opt_duration(v, n, level.elevation, 1);
+                    }},
+               });
     if (body.IsDefined() && !body.IsNull() && !body.IsMap()) continue;  // already reported
     if (!has_reached_by) {
       r.error(key, where, "needs reached_by, e.g. reached_by: [[pwd, otp]]");
     }
     if (!acrs.insert(level.acr).second) {
-      r.error(acr_node, where, "acr " + in_quotes(level.acr) + " is already used by another level");
+      r.error(acr_line,
+              where + ": acr " + in_quotes(level.acr) + " is already used by another level");
     }
     out.push_back(std::move(level));
   }
@@ -686,13 +678,13 @@ void read_levels(Reader& r, const YAML::Node& node, std::vector<core::Level>& ou
 bool read_rule(Reader& r, const YAML::Node& node, const std::string& where, bool is_default,
                const core::LevelTable& levels, core::RuleSpec& spec) {
   if (!node.IsMap()) {
-    r.error(node, where, "expected a mapping like { path: \"/admin/**\", level: aal2 }, got " +
-                             describe(node));
+    r.error(node, where,
+            "expected a mapping like { path: \"/admin/**\", level: aal2 }, got " + describe(node));
     return false;
   }
   bool ok = true;
   bool is_public = false, is_deny = false;
-  YAML::Node level_node, max_age_node;
+  std::optional<int> level_line, max_age_line;
   std::vector<Field> fields;
   if (!is_default) {
     fields.push_back({"methods", [&](const YAML::Node& v, const std::string& n) {
@@ -727,7 +719,7 @@ bool read_rule(Reader& r, const YAML::Node& node, const std::string& where, bool
                       }});
   }
   fields.push_back({"level", [&](const YAML::Node& v, const std::string& n) {
-                      level_node = v;
+                      level_line = line_of(v);
                       r.read_string(v, n, spec.level);
                       if (spec.level.empty()) {
                         ok = false;
@@ -737,21 +729,19 @@ bool read_rule(Reader& r, const YAML::Node& node, const std::string& where, bool
                         std::vector<std::string> names;
                         for (const core::Level& l : levels.levels()) names.push_back(l.name);
                         r.error(v, n,
-                                "unknown level " + in_quotes(spec.level) + " (levels: " +
-                                    join(names) + ")");
+                                "unknown level " + in_quotes(spec.level) +
+                                    " (levels: " + join(names) + ")");
                         ok = false;
                       }
                     }});
   fields.push_back({"max_age", [&](const YAML::Node& v, const std::string& n) {
-                      max_age_node = v;
+                      max_age_line = line_of(v);
                       r.read_opt_duration(v, n, spec.max_age, 0);
                     }});
-  fields.push_back({"public", [&](const YAML::Node& v, const std::string& n) {
-                      r.read_bool(v, n, is_public);
-                    }});
-  fields.push_back({"deny", [&](const YAML::Node& v, const std::string& n) {
-                      r.read_bool(v, n, is_deny);
-                    }});
+  fields.push_back(
+      {"public", [&](const YAML::Node& v, const std::string& n) { r.read_bool(v, n, is_public); }});
+  fields.push_back(
+      {"deny", [&](const YAML::Node& v, const std::string& n) { r.read_bool(v, n, is_deny); }});
   fields.push_back({"reason", [&](const YAML::Node& v, const std::string& n) {
                       r.read_string(v, n, spec.reason);
                       if (!is_header_text(spec.reason)) {
@@ -763,7 +753,7 @@ bool read_rule(Reader& r, const YAML::Node& node, const std::string& where, bool
                     }});
   r.read_map(node, where, fields);
 
-  int effects = (level_node.IsDefined() ? 1 : 0) + (is_public ? 1 : 0) + (is_deny ? 1 : 0);
+  int effects = (level_line ? 1 : 0) + (is_public ? 1 : 0) + (is_deny ? 1 : 0);
   if (effects != 1) {
     r.error(node, where,
             effects == 0 ? "needs one of level: NAME, public: true or deny: true"
@@ -771,9 +761,10 @@ bool read_rule(Reader& r, const YAML::Node& node, const std::string& where, bool
     return false;
   }
   spec.effect = is_public ? core::RuleEffect::kPublic
-                          : is_deny ? core::RuleEffect::kDeny : core::RuleEffect::kRequire;
-  if (spec.effect != core::RuleEffect::kRequire && max_age_node.IsDefined()) {
-    r.error(max_age_node, where + ".max_age", "only applies to a rule with a level");
+                : is_deny ? core::RuleEffect::kDeny
+                          : core::RuleEffect::kRequire;
+  if (spec.effect != core::RuleEffect::kRequire && max_age_line) {
+    r.error(*max_age_line, where + ".max_age: only applies to a rule with a level");
     ok = false;
   }
   return ok;
@@ -786,7 +777,8 @@ void read_origins(Reader& r, const YAML::Node& v, std::vector<std::string>& out)
   for (size_t i = 0; i < items.size(); ++i) {
     std::string origin = strip_trailing_slash(items[i]);
     if (std::string why = url_problem(origin, true); !why.empty()) {
-      r.error(v[i], name + "[" + std::to_string(i) + "]", why + " (got " + in_quotes(items[i]) + ")");
+      r.error(v[i], name + "[" + std::to_string(i) + "]",
+              why + " (got " + in_quotes(items[i]) + ")");
       continue;
     }
     out.push_back(std::move(origin));
@@ -804,12 +796,14 @@ void read_clients(Reader& r, const YAML::Node& v, std::vector<IntrospectionClien
     const YAML::Node item = v[i];
     const std::string where = name + "[" + std::to_string(i) + "]";
     IntrospectionClient client;
-    YAML::Node id_node = item;
+    int id_line = line_of(item);
+    bool id_seen = false, secret_seen = false;
     r.read_map(item, where,
                {
                    {"id",
                     [&](const YAML::Node& val, const std::string& n) {
-                      id_node = val;
+                      id_line = line_of(val);
+                      id_seen = true;
                       r.read_string(val, n, client.id);
                       // HTTP Basic splits user:password at the first colon.
                       if (client.id.find(':') != std::string::npos) {
@@ -817,18 +811,20 @@ void read_clients(Reader& r, const YAML::Node& v, std::vector<IntrospectionClien
                         client.id.clear();
                       }
                     }},
-                   {"secret", [&](const YAML::Node& val,
-                                  const std::string& n) { r.read_string(val, n, client.secret); }},
+                   {"secret",
+                    [&](const YAML::Node& val, const std::string& n) {
+                      secret_seen = true;
+                      r.read_string(val, n, client.secret);
+                    }},
                });
     if (!item.IsMap()) continue;  // read_map reported it
     if (client.id.empty() || client.secret.empty()) {
-      if (!id_node.IsScalar() || !item["secret"].IsDefined()) {
-        r.error(item, where, "needs both id and secret");
-      }
+      // A present but bad value was reported where it was read.
+      if (!id_seen || !secret_seen) r.error(item, where, "needs both id and secret");
       continue;
     }
     if (!ids.insert(client.id).second) {
-      r.error(id_node, where, "duplicate client id " + in_quotes(client.id));
+      r.error(id_line, where + ": duplicate client id " + in_quotes(client.id));
       continue;
     }
     out.push_back(std::move(client));
@@ -851,31 +847,29 @@ Config parse_root(Reader& r, const YAML::Node& root, const std::string& source_n
     r.error(root, "", "the file must be a mapping of sections (server:, levels:, rules:, ...)");
     r.throw_all();
   }
-  YAML::Node levels_node, base_node, rules_node, default_node;
-  bool storage_path_set = false;
+  // Copy-constructed once (never assigned: YAML::Node assignment writes into
+  // the document instead of rebinding).
+  std::optional<YAML::Node> levels_opt, base_opt, rules_opt, default_opt;
   r.read_map(
       root, "",
       {
-          {"server", [&](const YAML::Node& v,
-                         const std::string&) { read_server(r, v, cfg.server); }},
+          {"server",
+           [&](const YAML::Node& v, const std::string&) { read_server(r, v, cfg.server); }},
           {"log", [&](const YAML::Node& v, const std::string&) { read_log(r, v, cfg.log); }},
           {"storage",
-           [&](const YAML::Node& v, const std::string&) {
-             storage_path_set = v.IsMap() && v["path"].IsDefined();
-             read_storage(r, v, cfg.storage);
-           }},
-          {"tokens", [&](const YAML::Node& v,
-                         const std::string&) { read_tokens(r, v, cfg.tokens); }},
-          {"sessions", [&](const YAML::Node& v,
-                           const std::string&) { read_sessions(r, v, cfg.sessions); }},
-          {"cookie", [&](const YAML::Node& v,
-                         const std::string&) { read_cookie(r, v, cfg.cookie); }},
-          {"passwords", [&](const YAML::Node& v,
-                            const std::string&) { read_passwords(r, v, cfg.passwords); }},
-          {"levels", [&](const YAML::Node& v, const std::string&) { levels_node = v; }},
-          {"base_level", [&](const YAML::Node& v, const std::string&) { base_node = v; }},
-          {"rules", [&](const YAML::Node& v, const std::string&) { rules_node = v; }},
-          {"default", [&](const YAML::Node& v, const std::string&) { default_node = v; }},
+           [&](const YAML::Node& v, const std::string&) { read_storage(r, v, cfg.storage); }},
+          {"tokens",
+           [&](const YAML::Node& v, const std::string&) { read_tokens(r, v, cfg.tokens); }},
+          {"sessions",
+           [&](const YAML::Node& v, const std::string&) { read_sessions(r, v, cfg.sessions); }},
+          {"cookie",
+           [&](const YAML::Node& v, const std::string&) { read_cookie(r, v, cfg.cookie); }},
+          {"passwords",
+           [&](const YAML::Node& v, const std::string&) { read_passwords(r, v, cfg.passwords); }},
+          {"levels", [&](const YAML::Node& v, const std::string&) { levels_opt.emplace(v); }},
+          {"base_level", [&](const YAML::Node& v, const std::string&) { base_opt.emplace(v); }},
+          {"rules", [&](const YAML::Node& v, const std::string&) { rules_opt.emplace(v); }},
+          {"default", [&](const YAML::Node& v, const std::string&) { default_opt.emplace(v); }},
           {"return_to_origins",
            [&](const YAML::Node& v, const std::string&) {
              read_origins(r, v, cfg.allowed_return_origins);
@@ -885,14 +879,17 @@ Config parse_root(Reader& r, const YAML::Node& root, const std::string& source_n
              read_clients(r, v, cfg.introspection_clients);
            }},
       });
-  (void)storage_path_set;
+  const YAML::Node levels_node = levels_opt ? *levels_opt : YAML::Node(YAML::NodeType::Null);
+  const YAML::Node rules_node = rules_opt ? *rules_opt : YAML::Node(YAML::NodeType::Null);
+  const YAML::Node default_node = default_opt ? *default_opt : YAML::Node(YAML::NodeType::Null);
 
   // Levels before rules: rules name levels.
   std::vector<core::Level> levels;
   read_levels(r, levels_node, levels);
   cfg.levels = core::LevelTable(std::move(levels));
 
-  if (base_node.IsDefined()) {
+  if (base_opt) {
+    const YAML::Node& base_node = *base_opt;
     std::string base;
     r.read_string(base_node, "base_level", base);
     if (!base.empty()) {
@@ -942,7 +939,7 @@ Config parse_root(Reader& r, const YAML::Node& root, const std::string& source_n
   } catch (const std::invalid_argument& e) {
     // Every rule problem should have been caught above with its own line;
     // this is the safety net so a gap there still fails loudly.
-    r.error(rules_node.IsDefined() ? line_of(rules_node) : 0, e.what());
+    r.error(line_of(rules_node), e.what());
     r.throw_all();
   }
   return cfg;
@@ -993,6 +990,10 @@ Config parse_config(const std::string& yaml_text, const std::string& source_name
 }
 
 Config load_config(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    throw ConfigError(path + ": is a directory, not a config file");
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) throw ConfigError(path + ": cannot open the config file");
   std::ostringstream text;

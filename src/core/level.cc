@@ -21,7 +21,8 @@ std::optional<UnixTime> proven_at(std::span<const MethodProof> proofs, std::stri
 // into the past and silently drop the level (or hold it forever by accident).
 UnixTime add_saturating(UnixTime t, Seconds d) {
   UnixTime out;
-  if (__builtin_add_overflow(t, d, &out)) return d > 0 ? kNever : std::numeric_limits<UnixTime>::min();
+  if (__builtin_add_overflow(t, d, &out))
+    return d > 0 ? kNever : std::numeric_limits<UnixTime>::min();
   return out;
 }
 

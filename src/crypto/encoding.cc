@@ -16,7 +16,8 @@ constexpr std::uint8_t kInvalid = 0xff;
 constexpr std::array<std::uint8_t, 256> make_reverse(const char* alphabet) {
   std::array<std::uint8_t, 256> t{};
   for (auto& v : t) v = kInvalid;
-  for (int i = 0; i < 64; ++i) t[static_cast<unsigned char>(alphabet[i])] = static_cast<std::uint8_t>(i);
+  for (int i = 0; i < 64; ++i)
+    t[static_cast<unsigned char>(alphabet[i])] = static_cast<std::uint8_t>(i);
   return t;
 }
 constexpr auto kB64UrlReverse = make_reverse(kB64Url);

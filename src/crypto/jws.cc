@@ -133,8 +133,8 @@ std::string openssl_error(std::string_view what) {
 
 tl::expected<ossl::PkeyPtr, std::string> build_public_key(const PublicJwk& k) {
   if (k.alg == Alg::kEdDSA) {
-    ossl::PkeyPtr pkey{EVP_PKEY_new_raw_public_key_ex(nullptr, "ED25519", nullptr, u8(k.x),
-                                                      k.x.size())};
+    ossl::PkeyPtr pkey{
+        EVP_PKEY_new_raw_public_key_ex(nullptr, "ED25519", nullptr, u8(k.x), k.x.size())};
     if (!pkey) return tl::make_unexpected(openssl_error("bad Ed25519 public key"));
     return pkey;
   }
@@ -243,7 +243,8 @@ std::size_t raw_to_der(const unsigned char* raw, unsigned char* der) {
 std::string der_to_raw(const unsigned char* der, std::size_t len) {
   const unsigned char* p = der;
   ossl::EcdsaSigPtr sig{d2i_ECDSA_SIG(nullptr, &p, static_cast<long>(len))};
-  if (!sig) throw std::runtime_error(openssl_error("OpenSSL produced an unreadable ECDSA signature"));
+  if (!sig)
+    throw std::runtime_error(openssl_error("OpenSSL produced an unreadable ECDSA signature"));
   const BIGNUM* r = nullptr;
   const BIGNUM* s = nullptr;
   ECDSA_SIG_get0(sig.get(), &r, &s);
@@ -277,9 +278,23 @@ std::string sign_raw(EVP_PKEY* pkey, Alg alg, std::string_view input) {
   return sig;
 }
 
-// `signature` is in JOSE form (64 raw bytes for both algorithms). A fresh
-// EVP_MD_CTX per call keeps this safe to run concurrently on a shared key.
-bool verify_raw(EVP_PKEY* pkey, Alg alg, std::string_view input, std::string_view signature) {
+// A verify context initialised once per key (EVP_DigestVerifyInit fetches the
+// algorithm and sets up the provider context: a measurable slice of each
+// verify, and it takes global locks). Per call we only copy it.
+ossl::MdCtxPtr make_verify_template(EVP_PKEY* pkey, Alg alg) {
+  ossl::MdCtxPtr ctx{EVP_MD_CTX_new()};
+  if (!ctx || EVP_DigestVerifyInit(ctx.get(), nullptr, digest_for(alg), nullptr, pkey) != 1) {
+    ERR_clear_error();
+    return nullptr;
+  }
+  return ctx;
+}
+
+// `signature` is in JOSE form (64 raw bytes for both algorithms). The shared
+// template is only read (copied); each call verifies on its own EVP_MD_CTX, so
+// this is safe to run concurrently on one key.
+bool verify_raw(const EVP_MD_CTX* tmpl, std::string_view input, Alg alg,
+                std::string_view signature) {
   if (signature.size() != kRawSigLen) return false;
   unsigned char der[kMaxDerSig];
   const unsigned char* sig = u8(signature);
@@ -289,9 +304,8 @@ bool verify_raw(EVP_PKEY* pkey, Alg alg, std::string_view input, std::string_vie
     sig = der;
   }
   ossl::MdCtxPtr ctx{EVP_MD_CTX_new()};
-  const bool ok =
-      ctx && EVP_DigestVerifyInit(ctx.get(), nullptr, digest_for(alg), nullptr, pkey) == 1 &&
-      EVP_DigestVerify(ctx.get(), sig, sig_len, u8(input), input.size()) == 1;
+  const bool ok = ctx && EVP_MD_CTX_copy_ex(ctx.get(), tmpl) == 1 &&
+                  EVP_DigestVerify(ctx.get(), sig, sig_len, u8(input), input.size()) == 1;
   if (!ok) ERR_clear_error();  // a failed verify leaves errors queued on this thread
   return ok;
 }
@@ -454,7 +468,8 @@ namespace {
 struct KeyEntry {
   std::string kid;
   Alg alg;
-  ossl::PkeyPtr pkey;  // built once at add time, shared read-only by verify()
+  ossl::PkeyPtr pkey;         // built once at add time, shared read-only by verify()
+  ossl::MdCtxPtr verify_ctx;  // initialised for pkey/alg; copied per verify, never used directly
 };
 
 tl::expected<KeyEntry, std::string> entry_from_jwk(const json::object& o) {
@@ -481,6 +496,8 @@ tl::expected<KeyEntry, std::string> entry_from_jwk(const json::object& o) {
   auto pkey = build_public_key(*pub);
   if (!pkey) return tl::make_unexpected(pkey.error());
   e.pkey = std::move(*pkey);
+  e.verify_ctx = make_verify_template(e.pkey.get(), e.alg);
+  if (!e.verify_ctx) return tl::make_unexpected(std::string("cannot set up verification for key"));
   return e;
 }
 }  // namespace
@@ -556,7 +573,7 @@ tl::expected<void, JwsError> KeySet::verify_signature(std::string_view kid, Alg 
   const KeyEntry* key = impl_->find(kid);
   if (key == nullptr) return tl::make_unexpected(JwsError::kUnknownKid);
   if (key->alg != alg) return tl::make_unexpected(JwsError::kAlgKidMismatch);
-  if (!verify_raw(key->pkey.get(), alg, signing_input, signature)) {
+  if (!verify_raw(key->verify_ctx.get(), signing_input, alg, signature)) {
     return tl::make_unexpected(JwsError::kBadSignature);
   }
   return {};
@@ -581,8 +598,8 @@ tl::expected<KeySet::Verified, JwsError> KeySet::verify(std::string_view compact
 
   StackArena<1024> header_arena;
   json::error_code ec;
-  const json::value hv = json::parse(json::string_view(header->data(), header->size()), ec,
-                                     &header_arena.resource);
+  const json::value hv =
+      json::parse(json::string_view(header->data(), header->size()), ec, &header_arena.resource);
   if (ec || !hv.is_object()) return tl::make_unexpected(JwsError::kBadHeader);
   const json::object& h = hv.get_object();
   const json::string* alg_name = string_member(h, "alg");
@@ -600,7 +617,7 @@ tl::expected<KeySet::Verified, JwsError> KeySet::verify(std::string_view compact
 
   auto signature = base64url_decode(signature_b64);
   if (!signature) return tl::make_unexpected(JwsError::kMalformed);
-  if (!verify_raw(key->pkey.get(), *alg, compact.substr(0, dot2), *signature)) {
+  if (!verify_raw(key->verify_ctx.get(), compact.substr(0, dot2), *alg, *signature)) {
     return tl::make_unexpected(JwsError::kBadSignature);
   }
 

@@ -114,7 +114,7 @@ class Api {
           req, 403, "cross_origin_request",
           "A cookie-authenticated change must come from this site (Origin header)"));
     }
-    return who;
+    return std::move(*who);
   }
 
   std::string set_cookie(const std::string& value) {

@@ -244,12 +244,14 @@ Result<IssuedTokens> Sessions::refresh(std::string_view refresh_token, const Cli
                 "This refresh token was already used; the session has been revoked");
   };
 
+  // A token of an ended session is simply invalid (logout, revoke, expiry);
+  // reuse detection matters while the session is alive.
+  if (sess->revoked_at != 0 || sess->expires_at <= now) {
+    return fail(ErrorCode::kInvalidRefreshToken, "The session has ended");
+  }
   if (rt->rotated_at != 0) return reused();
   if (rt->expires_at <= now) {
     return fail(ErrorCode::kInvalidRefreshToken, "The refresh token has expired");
-  }
-  if (sess->revoked_at != 0 || sess->expires_at <= now) {
-    return fail(ErrorCode::kInvalidRefreshToken, "The session has ended");
   }
 
   auto t = issue(*sess, false);

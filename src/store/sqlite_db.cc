@@ -10,7 +10,7 @@ StoreError map_error(int rc) {
   switch (rc) {
     case SQLITE_CONSTRAINT_UNIQUE:
     case SQLITE_CONSTRAINT_PRIMARYKEY:
-      return StoreError::kIo;
+      return StoreError::kConflict;
     case SQLITE_CONSTRAINT_FOREIGNKEY:
       // Inserting a child whose parent is missing: for callers this is "no
       // such user/session", which kNotFound says better than kIo.

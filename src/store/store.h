@@ -83,8 +83,10 @@ struct RefreshToken {
 
 // rotated_at of tokens revoked by revoke_refresh_family without being
 // exchanged. Any rotated_at != 0 means "not exchangeable"; a later exchange
-// attempt gets kConflict from rotate_refresh_token, like a replay.
-inline constexpr core::UnixTime kRefreshTokenRevoked = core::kNever;
+// attempt gets kConflict from rotate_refresh_token, like a replay. Negative,
+// so `rotated_at > 0` still means "really exchanged at that time" and
+// `now - rotated_at` never lands inside a reuse grace window.
+inline constexpr core::UnixTime kRefreshTokenRevoked = -1;
 
 struct SigningKey {
   std::string kid;

@@ -1,12 +1,12 @@
 // Global operator new replacement that counts allocations per thread, plus a
 // self-test so a broken counter cannot make "no allocation" tests pass vacuously.
+#include "core/alloc_counter.h"
+
 #include <gtest/gtest.h>
 
 #include <cstdlib>
 #include <new>
 #include <string>
-
-#include "core/alloc_counter.h"
 
 namespace {
 thread_local std::size_t g_allocations = 0;

@@ -58,7 +58,8 @@ INSTANTIATE_TEST_SUITE_P(
         GlobRow{"/exact", "/exact/", false}, GlobRow{"/exact/", "/exact", false},
         GlobRow{"/a//b", "/a//b", true}, GlobRow{"/a/b", "/a//b", false},
         // Paths are matched as given: no decoding, no dot-segment removal.
-        GlobRow{"/admin/**", "/%61dmin/x", false}, GlobRow{"/public/**", "/public/../admin", true}));
+        GlobRow{"/admin/**", "/%61dmin/x", false},
+        GlobRow{"/public/**", "/public/../admin", true}));
 
 struct BadGlobRow {
   const char* pattern;
@@ -73,17 +74,14 @@ TEST_P(BadGlobTable, Rejected) {
       << GetParam().pattern << " -> " << why;
 }
 
-INSTANTIATE_TEST_SUITE_P(Rows, BadGlobTable,
-                         ::testing::Values(BadGlobRow{"", "empty"},
-                                           BadGlobRow{"admin/**", "start with /"},
-                                           BadGlobRow{"*/x", "start with /"},
-                                           BadGlobRow{"/a**b", "whole path segment"},
-                                           BadGlobRow{"/a/**b", "whole path segment"},
-                                           BadGlobRow{"/a/b**", "whole path segment"},
-                                           BadGlobRow{"/***", "whole path segment"},
-                                           BadGlobRow{"/x?y=1", "? or #"},
-                                           BadGlobRow{"/x#frag", "? or #"},
-                                           BadGlobRow{"/a b", "spaces"}));
+INSTANTIATE_TEST_SUITE_P(
+    Rows, BadGlobTable,
+    ::testing::Values(BadGlobRow{"", "empty"}, BadGlobRow{"admin/**", "start with /"},
+                      BadGlobRow{"*/x", "start with /"}, BadGlobRow{"/a**b", "whole path segment"},
+                      BadGlobRow{"/a/**b", "whole path segment"},
+                      BadGlobRow{"/a/b**", "whole path segment"},
+                      BadGlobRow{"/***", "whole path segment"}, BadGlobRow{"/x?y=1", "? or #"},
+                      BadGlobRow{"/x#frag", "? or #"}, BadGlobRow{"/a b", "spaces"}));
 
 struct HostRow {
   const char* pattern;
@@ -100,23 +98,23 @@ TEST_P(HostTable, Matches) {
       << "pattern " << row.pattern << " host " << row.host;
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Rows, HostTable,
-    ::testing::Values(HostRow{"example.com", "example.com", true},
-                      HostRow{"example.com", "EXAMPLE.com", true},
-                      HostRow{"example.com", "example.com:8443", true},
-                      HostRow{"example.com", "example.com.", true},
-                      HostRow{"example.com", "www.example.com", false},
-                      HostRow{"example.com", "example.org", false},
-                      HostRow{"example.com", "", false},
-                      HostRow{"*.example.com", "app.example.com", true},
-                      HostRow{"*.example.com", "a.b.example.com", true},
-                      HostRow{"*.example.com", "App.Example.COM:443", true},
-                      HostRow{"*.example.com", "example.com", false},
-                      HostRow{"*.example.com", ".example.com", false},
-                      HostRow{"*.example.com", "evilexample.com", false},
-                      HostRow{"*.example.com", "example.com.evil.org", false},
-                      HostRow{"[::1]", "[::1]:8080", true}, HostRow{"[::1]", "[::2]", false}));
+INSTANTIATE_TEST_SUITE_P(Rows, HostTable,
+                         ::testing::Values(HostRow{"example.com", "example.com", true},
+                                           HostRow{"example.com", "EXAMPLE.com", true},
+                                           HostRow{"example.com", "example.com:8443", true},
+                                           HostRow{"example.com", "example.com.", true},
+                                           HostRow{"example.com", "www.example.com", false},
+                                           HostRow{"example.com", "example.org", false},
+                                           HostRow{"example.com", "", false},
+                                           HostRow{"*.example.com", "app.example.com", true},
+                                           HostRow{"*.example.com", "a.b.example.com", true},
+                                           HostRow{"*.example.com", "App.Example.COM:443", true},
+                                           HostRow{"*.example.com", "example.com", false},
+                                           HostRow{"*.example.com", ".example.com", false},
+                                           HostRow{"*.example.com", "evilexample.com", false},
+                                           HostRow{"*.example.com", "example.com.evil.org", false},
+                                           HostRow{"[::1]", "[::1]:8080", true},
+                                           HostRow{"[::1]", "[::2]", false}));
 
 TEST(HostPattern, Rejected) {
   EXPECT_FALSE(host_pattern_problem("").empty());
@@ -176,19 +174,20 @@ TEST_P(MatchTable, FirstMatchWins) {
   EXPECT_EQ(rule.index, row.rule_index) << row.method << " " << row.host << row.path;
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Rows, MatchTable,
-    ::testing::Values(MatchRow{"POST", "", "/payments/1", 0}, MatchRow{"post", "", "/payments", 0},
-                      MatchRow{"PUT", "", "/payments/1", 0},
-                      // GET on payments falls through to later rules.
-                      MatchRow{"GET", "app.example.com", "/payments/1", 4},
-                      MatchRow{"GET", "", "/payments/1", -1},
-                      MatchRow{"GET", "", "/admin", 1}, MatchRow{"DELETE", "x", "/admin/u/1", 1},
-                      MatchRow{"GET", "", "/public/logo.png", 2},
-                      MatchRow{"GET", "", "/blocked/x", 3},
-                      MatchRow{"GET", "app.example.com:8443", "/home", 4},
-                      MatchRow{"GET", "example.com", "/home", -1},
-                      MatchRow{"GET", "other.org", "/home", -1}));
+INSTANTIATE_TEST_SUITE_P(Rows, MatchTable,
+                         ::testing::Values(MatchRow{"POST", "", "/payments/1", 0},
+                                           MatchRow{"post", "", "/payments", 0},
+                                           MatchRow{"PUT", "", "/payments/1", 0},
+                                           // GET on payments falls through to later rules.
+                                           MatchRow{"GET", "app.example.com", "/payments/1", 4},
+                                           MatchRow{"GET", "", "/payments/1", -1},
+                                           MatchRow{"GET", "", "/admin", 1},
+                                           MatchRow{"DELETE", "x", "/admin/u/1", 1},
+                                           MatchRow{"GET", "", "/public/logo.png", 2},
+                                           MatchRow{"GET", "", "/blocked/x", 3},
+                                           MatchRow{"GET", "app.example.com:8443", "/home", 4},
+                                           MatchRow{"GET", "example.com", "/home", -1},
+                                           MatchRow{"GET", "other.org", "/home", -1}));
 
 TEST(Policy, CompilesToUpperCaseMethodsAndLowerCaseHosts) {
   Policy p(levels(), {require("/x", "aal1", {"get", "Post"}, {"*.Example.COM"})},
@@ -228,11 +227,11 @@ TEST(Policy, RejectsBadRules) {
     return "(no exception)";
   };
   EXPECT_EQ(message(require("/x", "aal9")), "rule 1: level \"aal9\": is not a configured level");
-  EXPECT_EQ(message(require("/x", "")),
-            "rule 1: level: a rule that requires a level must name it");
+  EXPECT_EQ(message(require("/x", "")), "rule 1: level: a rule that requires a level must name it");
   EXPECT_EQ(message(require("/a**b", "aal1")),
             "rule 1: path \"/a**b\": ** must be a whole path segment (like /a/**/b)");
-  EXPECT_EQ(message(require("admin", "aal1")), "rule 1: path \"admin\": path glob must start with /");
+  EXPECT_EQ(message(require("admin", "aal1")),
+            "rule 1: path \"admin\": path glob must start with /");
   EXPECT_NE(message(require("/x", "aal1", {"GE T"})).find("not an HTTP method"), std::string::npos);
   EXPECT_NE(message(require("/x", "aal1", {}, {"a.*.com"})).find("host \"a.*.com\""),
             std::string::npos);

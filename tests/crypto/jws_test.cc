@@ -38,7 +38,8 @@ constexpr char kRfc7515X[] = "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU";
 constexpr char kRfc7515Y[] = "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0";
 constexpr char kRfc7515Jws[] =
     "eyJhbGciOiJFUzI1NiJ9."
-    "eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlfQ."
+    "eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlfQ"
+    "."
     "DtEhU3ljbEg8L38VWAfUAqOyKAM6-Xx-F4GawxaepmXFCgfTjDxw5djxLa8ISlSApmWQxfKTUJqPP3-Kg6NU1Q";
 
 std::string rfc8037_public_jwk(std::string_view kid) {
@@ -47,8 +48,8 @@ std::string rfc8037_public_jwk(std::string_view kid) {
 }
 
 std::string rfc7515_public_jwk(std::string_view kid) {
-  return std::string(R"({"kty":"EC","crv":"P-256","x":")") + kRfc7515X + R"(","y":")" +
-         kRfc7515Y + R"(","kid":")" + std::string(kid) + R"("})";
+  return std::string(R"({"kty":"EC","crv":"P-256","x":")") + kRfc7515X + R"(","y":")" + kRfc7515Y +
+         R"(","kid":")" + std::string(kid) + R"("})";
 }
 
 // Wraps a raw 32-byte Ed25519 seed into PKCS#8 (RFC 8410 §7) PEM.
@@ -87,7 +88,8 @@ TEST(JwsNames, AlgRoundTripAndRejects) {
   EXPECT_EQ(to_string(Alg::kEdDSA), "EdDSA");
   EXPECT_EQ(alg_from_string("ES256"), Alg::kES256);
   EXPECT_EQ(alg_from_string("EdDSA"), Alg::kEdDSA);
-  for (const char* bad : {"none", "None", "HS256", "RS256", "ES384", "es256", "EdDSA ", "", "Ed25519"}) {
+  for (const char* bad :
+       {"none", "None", "HS256", "RS256", "ES384", "es256", "EdDSA ", "", "Ed25519"}) {
     EXPECT_EQ(alg_from_string(bad), std::nullopt) << bad;
   }
   EXPECT_EQ(to_string(JwsError::kAlgKidMismatch), "alg_kid_mismatch");
@@ -166,9 +168,9 @@ TEST_F(JwsTest, FromPemRejectsWrongAlgAndJunk) {
 // ---- RFC vectors ---------------------------------------------------------
 
 TEST(JwsRfc8037, ThumbprintA3) {
-  EXPECT_EQ(jwk_thumbprint(std::string(R"({"kty":"OKP","crv":"Ed25519","x":")") + kRfc8037X +
-                           R"("})"),
-            kRfc8037Thumbprint);
+  EXPECT_EQ(
+      jwk_thumbprint(std::string(R"({"kty":"OKP","crv":"Ed25519","x":")") + kRfc8037X + R"("})"),
+      kRfc8037Thumbprint);
 }
 
 TEST(JwsRfc8037, VerifiesA4Signature) {
@@ -253,13 +255,15 @@ TEST_F(JwsTest, WrongSignatureLengthsAndDegenerateValues) {
   EXPECT_EQ(error_of(keys_.verify(with_part(token, 2, b64(std::string(64, '\0'))))),
             JwsError::kBadSignature);
   // r = n (the P-256 group order), s from the real signature: out of range.
-  const std::string n = *hex_decode("ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551");
+  const std::string n =
+      *hex_decode("ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551");
   EXPECT_EQ(error_of(keys_.verify(with_part(token, 2, b64(n + sig.substr(32))))),
             JwsError::kBadSignature);
   // A DER signature (what OpenSSL emits natively) is not a JOSE signature.
-  EXPECT_EQ(error_of(keys_.verify(with_part(token, 2, b64("\x30\x44\x02\x20" + sig.substr(0, 32) +
-                                                          "\x02\x20" + sig.substr(32))))),
-            JwsError::kBadSignature);
+  EXPECT_EQ(
+      error_of(keys_.verify(with_part(
+          token, 2, b64("\x30\x44\x02\x20" + sig.substr(0, 32) + "\x02\x20" + sig.substr(32))))),
+      JwsError::kBadSignature);
 }
 
 TEST_F(JwsTest, EditedPayloadIsRejected) {
@@ -284,10 +288,19 @@ TEST_F(JwsTest, SignatureFromOtherKeyOfSameAlgIsRejected) {
 
 TEST_F(JwsTest, AlgNoneWithEmptySignatureIsRejected) {
   for (const char* alg : {"none", "None", "NONE", "none "}) {
-    const std::string header = std::string(R"({"alg":")") + alg + R"(","kid":")" + es_.kid() + R"("})";
+    const std::string header =
+        std::string(R"({"alg":")") + alg + R"(","kid":")" + es_.kid() + R"("})";
     const std::string token = b64(header) + "." + b64(kPayload) + ".";
     EXPECT_EQ(error_of(keys_.verify(token)), JwsError::kAlgNotAllowed) << alg;
   }
+}
+
+TEST_F(JwsTest, DuplicateAlgMemberUsesTheLastOne) {
+  // RFC 7515 §4: a parser that does not reject duplicate members must use the
+  // lexically last one; a smuggled trailing "none" must not pass.
+  const std::string header = R"({"alg":"ES256","kid":")" + es_.kid() + R"(","alg":"none"})";
+  const std::string token = with_part(es_.sign_compact(kPayload), 0, b64(header));
+  EXPECT_EQ(error_of(keys_.verify(token)), JwsError::kAlgNotAllowed);
 }
 
 TEST_F(JwsTest, Hs256KeyedWithPublicKeyTextIsRejected) {
@@ -297,8 +310,8 @@ TEST_F(JwsTest, Hs256KeyedWithPublicKeyTextIsRejected) {
     const std::string input = b64(header) + "." + b64(kPayload);
     const auto jwk = boost::json::parse(key(alg).public_jwk_json()).as_object();
     const std::string x_raw = *base64url_decode(jwk.at("x").as_string());
-    for (const std::string& secret : {key(alg).public_jwk_json(), x_raw,
-                                      std::string(jwk.at("x").as_string())}) {
+    for (const std::string& secret :
+         {key(alg).public_jwk_json(), x_raw, std::string(jwk.at("x").as_string())}) {
       const std::string token = input + "." + b64(hmac_sha256(secret, input));
       EXPECT_EQ(error_of(keys_.verify(token)), JwsError::kAlgNotAllowed);
     }
@@ -306,8 +319,10 @@ TEST_F(JwsTest, Hs256KeyedWithPublicKeyTextIsRejected) {
 }
 
 TEST_F(JwsTest, OtherAlgorithmsAreRejected) {
-  for (const char* alg : {"HS384", "RS256", "PS256", "ES384", "ES512", "ES256K", "Ed25519", "es256"}) {
-    const std::string header = std::string(R"({"alg":")") + alg + R"(","kid":")" + es_.kid() + R"("})";
+  for (const char* alg :
+       {"HS384", "RS256", "PS256", "ES384", "ES512", "ES256K", "Ed25519", "es256"}) {
+    const std::string header =
+        std::string(R"({"alg":")") + alg + R"(","kid":")" + es_.kid() + R"("})";
     const std::string token = with_part(es_.sign_compact(kPayload), 0, b64(header));
     EXPECT_EQ(error_of(keys_.verify(token)), JwsError::kAlgNotAllowed) << alg;
   }
@@ -433,7 +448,9 @@ TEST(KeySet, RejectsUnsupportedOrBrokenJwks) {
   for (const auto& jwk : bad) {
     auto r = keys.add_jwk(jwk);
     EXPECT_FALSE(r.has_value()) << jwk;
-    if (!r) EXPECT_FALSE(r.error().empty());
+    if (!r) {
+      EXPECT_FALSE(r.error().empty());
+    }
   }
   EXPECT_EQ(keys.size(), 0u);
   EXPECT_TRUE(keys.add_jwk(ec + R"(,"alg":"ES256","use":"sig","kid":"ok"})").has_value());
@@ -458,9 +475,9 @@ TEST(KeySet, RejectsPointNotOnCurve) {
 
 TEST(KeySet, KidDefaultsToThumbprintAndDuplicatesAreRefused) {
   KeySet keys;
-  ASSERT_TRUE(keys.add_jwk(std::string(R"({"kty":"OKP","crv":"Ed25519","x":")") + kRfc8037X +
-                           R"("})")
-                  .has_value());
+  ASSERT_TRUE(
+      keys.add_jwk(std::string(R"({"kty":"OKP","crv":"Ed25519","x":")") + kRfc8037X + R"("})")
+          .has_value());
   const auto parts = split_compact(kRfc8037Jws);
   EXPECT_TRUE(keys.verify_signature(kRfc8037Thumbprint, Alg::kEdDSA, parts[0] + "." + parts[1],
                                     *base64url_decode(parts[2]))
@@ -473,10 +490,12 @@ TEST(KeySet, AddJwksIsAllOrNothing) {
   const SigningKey a = SigningKey::generate(Alg::kES256);
   const SigningKey b = SigningKey::generate(Alg::kEdDSA);
   KeySet keys;
-  EXPECT_FALSE(keys.add_jwks(R"({"keys":[)" + a.public_jwk_json() + R"(,{"kty":"RSA"}]})").has_value());
+  EXPECT_FALSE(
+      keys.add_jwks(R"({"keys":[)" + a.public_jwk_json() + R"(,{"kty":"RSA"}]})").has_value());
   EXPECT_EQ(keys.size(), 0u);
-  EXPECT_FALSE(keys.add_jwks(R"({"keys":[)" + a.public_jwk_json() + "," + a.public_jwk_json() + "]}")
-                   .has_value());
+  EXPECT_FALSE(
+      keys.add_jwks(R"({"keys":[)" + a.public_jwk_json() + "," + a.public_jwk_json() + "]}")
+          .has_value());
   EXPECT_EQ(keys.size(), 0u);
   EXPECT_FALSE(keys.add_jwks(R"({"keys":{}})").has_value());
   EXPECT_FALSE(keys.add_jwks(R"({"keys":[1]})").has_value());

@@ -27,8 +27,8 @@ inline std::vector<std::string> split_compact(std::string_view token) {
 // third part, flips bit `bit` of byte `i`, re-encodes canonically, and hands
 // over the full token. Returns how many variants were produced (8 * bytes),
 // so a caller can assert that the loop really ran.
-inline std::size_t for_each_signature_bit_flip(std::string_view token,
-                                               const std::function<void(const std::string&)>& visit) {
+inline std::size_t for_each_signature_bit_flip(
+    std::string_view token, const std::function<void(const std::string&)>& visit) {
   const auto parts = split_compact(token);
   if (parts.size() != 3) return 0;
   const auto sig = base64url_decode(parts[2]);

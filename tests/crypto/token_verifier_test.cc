@@ -186,19 +186,20 @@ TEST_F(TokenVerifierTest, JwsErrorsAreMapped) {
   EXPECT_EQ(verifier_->verify("a.b", kNow).error(), TokenError::kMalformed);
   EXPECT_EQ(verifier_->verify(std::string(10000, 'a'), kNow).error(), TokenError::kTooLarge);
   const auto header = [](const std::string& h) { return crypto::base64url_encode(h); };
-  EXPECT_EQ(verifier_->verify(header(R"({"alg":"none","kid":")" + es_.kid() + R"("})") + "." +
-                                  parts[1] + ".",
-                              kNow)
-                .error(),
-            TokenError::kAlgNotAllowed);
+  EXPECT_EQ(
+      verifier_
+          ->verify(header(R"({"alg":"none","kid":")" + es_.kid() + R"("})") + "." + parts[1] + ".",
+                   kNow)
+          .error(),
+      TokenError::kAlgNotAllowed);
   EXPECT_EQ(verifier_->verify(crypto::test::with_part(good, 0, header(R"({"alg":"ES256"})")), kNow)
                 .error(),
             TokenError::kMissingKid);
-  EXPECT_EQ(verifier_
-                ->verify(crypto::test::with_part(good, 0, header(R"({"alg":"ES256","kid":"x"})")),
-                         kNow)
-                .error(),
-            TokenError::kUnknownKid);
+  EXPECT_EQ(
+      verifier_
+          ->verify(crypto::test::with_part(good, 0, header(R"({"alg":"ES256","kid":"x"})")), kNow)
+          .error(),
+      TokenError::kUnknownKid);
   EXPECT_EQ(verifier_
                 ->verify(crypto::test::with_part(
                              good, 0, header(R"({"alg":"EdDSA","kid":")" + es_.kid() + R"("})")),
@@ -221,7 +222,8 @@ TEST(TokenVerifierCreate, RejectsUnusableInput) {
   const std::string jwks = R"({"keys":[)" + k.public_jwk_json() + "]}";
   EXPECT_FALSE(TokenVerifier::create("nope", kIssuer, kAudience).has_value());
   EXPECT_FALSE(TokenVerifier::create(R"({"keys":[]})", kIssuer, kAudience).has_value());
-  EXPECT_FALSE(TokenVerifier::create(R"({"keys":[{"kty":"RSA"}]})", kIssuer, kAudience).has_value());
+  EXPECT_FALSE(
+      TokenVerifier::create(R"({"keys":[{"kty":"RSA"}]})", kIssuer, kAudience).has_value());
   EXPECT_FALSE(TokenVerifier::create(jwks, "", kAudience).has_value());
   EXPECT_FALSE(TokenVerifier::create(jwks, kIssuer, "").has_value());
   auto ok = TokenVerifier::create(jwks, kIssuer, kAudience);
@@ -232,8 +234,8 @@ TEST(TokenVerifierCreate, RejectsUnusableInput) {
 
 TEST(TokenVerifierCreate, NegativeSkewIsTreatedAsZero) {
   const SigningKey k = SigningKey::generate(Alg::kEdDSA);
-  auto v = TokenVerifier::create(R"({"keys":[)" + k.public_jwk_json() + "]}", kIssuer, kAudience,
-                                 -100);
+  auto v =
+      TokenVerifier::create(R"({"keys":[)" + k.public_jwk_json() + "]}", kIssuer, kAudience, -100);
   ASSERT_TRUE(v.has_value());
   auto c = good_claims();
   c["exp"] = kNow + 1;

@@ -509,6 +509,8 @@ TEST_F(SqliteStoreTest, RevokeRefreshFamily) {
   ASSERT_TRUE(store_->revoke_refresh_family("pub-1").has_value());
   EXPECT_EQ(store_->find_refresh_token("a-1")->rotated_at, kNow + 1);  // history kept
   EXPECT_EQ(store_->find_refresh_token("a-2")->rotated_at, kRefreshTokenRevoked);
+  EXPECT_NE(kRefreshTokenRevoked, 0);
+  EXPECT_LT(kRefreshTokenRevoked, 0);  // never mistaken for an exchange time
   EXPECT_EQ(store_->rotate_refresh_token("a-2", make_refresh("a-3", "pub-1"), kNow + 2).error(),
             StoreError::kConflict);
   EXPECT_EQ(store_->find_refresh_token("a-3").error(), StoreError::kNotFound);
