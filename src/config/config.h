@@ -83,6 +83,46 @@ struct IntrospectionClient {
   std::string secret;                     // as configured; compared in constant time
 };
 
+struct TotpConfig {
+  std::string algorithm = "SHA1";         // SHA1 | SHA256 | SHA512
+  int digits = 6;                         // 6..8
+  core::Seconds period = 30;
+  std::string issuer = "stepup";          // shown in authenticator apps
+};
+
+struct FactorsConfig {
+  TotpConfig totp;
+  int recovery_code_count = 10;           // 5..20
+  std::string recovery_codes_reach = "aal2";  // level a recovery code reaches; "" = none
+};
+
+struct SecretsConfig {
+  std::string key_file = "stepup.key";    // relative to the config file; created 0600 if missing
+  std::vector<std::string> old_key_files; // decrypt only (key rotation)
+};
+
+struct StepUpConfig {
+  core::Seconds challenge_ttl = 300;
+  core::Seconds enrollment_max_age = 300; // freshness needed to change factors
+  bool revoke_other_sessions_on_factor_change = true;
+};
+
+struct LockoutConfig {
+  int max_failures = 5;                   // consecutive failures before a lock (1..100)
+  core::Seconds base_delay = 60;          // first lock; doubles with each further failure
+  core::Seconds max_delay = 3600;
+};
+
+struct RateLimitConfig {
+  double per_second = 1;                  // refill rate per client IP; 0 disables
+  int burst = 10;
+};
+
+struct RateLimitsConfig {
+  RateLimitConfig login{1, 10};
+  RateLimitConfig verify{2, 10};
+};
+
 struct Config {
   std::string source_path;                // the file it came from
   ServerConfig server;
@@ -97,6 +137,11 @@ struct Config {
   core::Policy policy;
   std::vector<std::string> allowed_return_origins;  // e.g. https://app.example.com
   std::vector<IntrospectionClient> introspection_clients;
+  FactorsConfig factors;
+  SecretsConfig secrets;
+  StepUpConfig step_up;
+  LockoutConfig lockout;
+  RateLimitsConfig rate_limits;
 };
 
 // Parses YAML text; `source_name` is used in error messages. Relative storage

@@ -10,6 +10,13 @@ std::string_view error_name(ErrorCode c) {
     case ErrorCode::kInvalidRefreshToken: return "invalid_refresh_token";
     case ErrorCode::kRefreshTokenReused: return "refresh_token_reused";
     case ErrorCode::kInvalidClient: return "invalid_client";
+    case ErrorCode::kStepUpRequired: return "insufficient_user_authentication";
+    case ErrorCode::kInvalidCode: return "invalid_code";
+    case ErrorCode::kCodeReused: return "code_already_used";
+    case ErrorCode::kChallengeInvalid: return "invalid_challenge";
+    case ErrorCode::kNoFactor: return "no_factor_enrolled";
+    case ErrorCode::kRateLimited: return "rate_limited";
+    case ErrorCode::kFactorLocked: return "factor_locked";
     case ErrorCode::kForbidden: return "access_denied";
     case ErrorCode::kNotFound: return "not_found";
     case ErrorCode::kConflict: return "conflict";
@@ -27,7 +34,14 @@ int http_status(ErrorCode c) {
     case ErrorCode::kInvalidToken:
     case ErrorCode::kInvalidRefreshToken:
     case ErrorCode::kRefreshTokenReused:
-    case ErrorCode::kInvalidClient: return 401;
+    case ErrorCode::kInvalidClient:
+    case ErrorCode::kStepUpRequired:
+    case ErrorCode::kInvalidCode:
+    case ErrorCode::kCodeReused: return 401;
+    case ErrorCode::kChallengeInvalid: return 400;
+    case ErrorCode::kNoFactor: return 403;
+    case ErrorCode::kRateLimited:
+    case ErrorCode::kFactorLocked: return 429;
     case ErrorCode::kForbidden: return 403;
     case ErrorCode::kNotFound: return 404;
     case ErrorCode::kConflict: return 409;

@@ -1,10 +1,13 @@
 // ServiceError: what a use case can answer besides success. The http layer
 // maps each to a status and the contract's error JSON; the CLI to an exit code.
 #pragma once
+#include <optional>
 #include <string>
 #include <string_view>
 
 #include <tl/expected.hpp>
+
+#include "core/time.h"
 
 namespace stepup::service {
 
@@ -15,6 +18,13 @@ enum class ErrorCode {
   kInvalidRefreshToken,  // 401 invalid_refresh_token
   kRefreshTokenReused,   // 401 refresh_token_reused (session revoked)
   kInvalidClient,        // 401 invalid_client (introspection)
+  kStepUpRequired,       // 401 insufficient_user_authentication (+ acr, max_age)
+  kInvalidCode,          // 401 invalid_code: the factor did not verify
+  kCodeReused,           // 401 code_already_used: a valid code already spent
+  kChallengeInvalid,     // 400 invalid_challenge: used, expired
+  kNoFactor,             // 403 no_factor_enrolled: nothing can reach the level
+  kRateLimited,          // 429 rate_limited (+ retry_after)
+  kFactorLocked,         // 429 factor_locked (+ retry_after)
   kForbidden,            // 403 access_denied
   kNotFound,             // 404 not_found
   kConflict,             // 409 conflict
@@ -26,6 +36,9 @@ enum class ErrorCode {
 struct Error {
   ErrorCode code;
   std::string description;
+  std::string acr;                     // kStepUpRequired: the level needed
+  std::optional<core::Seconds> max_age;  // kStepUpRequired: freshness needed
+  core::Seconds retry_after = 0;       // kRateLimited, kFactorLocked
 };
 
 std::string_view error_name(ErrorCode c);  // snake_case code for the error JSON
@@ -35,7 +48,7 @@ template <class T>
 using Result = tl::expected<T, Error>;
 
 inline tl::unexpected<Error> fail(ErrorCode c, std::string description) {
-  return tl::unexpected<Error>(Error{c, std::move(description)});
+  return tl::unexpected<Error>(Error{c, std::move(description), {}, {}, 0});
 }
 
 }  // namespace stepup::service

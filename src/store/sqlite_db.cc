@@ -81,6 +81,12 @@ Query& Query::bind(int index, Blob blob) {
   return *this;
 }
 
+Query& Query::bind(int index, const std::optional<std::int64_t>& value) {
+  if (value) return bind(index, *value);
+  if (bind_status_) bind_status_ = bind_result(sqlite3_bind_null(stmt_, index));
+  return *this;
+}
+
 Result<bool> Query::step() {
   if (!bind_status_) return tl::unexpected(bind_status_.error());
   const int rc = sqlite3_step(stmt_);
@@ -96,6 +102,8 @@ Status Query::run() {
     if (!*more) return {};
   }
 }
+
+bool Query::is_null(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
 
 std::int64_t Query::int64(int col) const { return sqlite3_column_int64(stmt_, col); }
 

@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -67,6 +68,8 @@ class Query {
   Query& bind(int index, const std::string& text) { return bind(index, std::string_view(text)); }
   Query& bind(int index, const char* text) { return bind(index, std::string_view(text)); }
   Query& bind(int index, Blob blob);
+  // nullopt binds SQL NULL (for the few nullable columns).
+  Query& bind(int index, const std::optional<std::int64_t>& value);
 
   // Binds every argument in order, starting at parameter 1.
   template <class... Args>
@@ -81,6 +84,7 @@ class Query {
   // Runs a statement that returns no rows (or whose rows are ignored).
   Status run();
 
+  bool is_null(int col) const;
   std::int64_t int64(int col) const;
   std::string text(int col) const;
   std::string blob(int col) const;

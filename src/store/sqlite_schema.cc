@@ -110,7 +110,17 @@ CREATE TRIGGER audit_events_no_delete BEFORE DELETE ON audit_events
 BEGIN SELECT RAISE(ABORT, 'audit_events is append-only'); END;
 )sql";
 
-constexpr std::array<std::string_view, 1> kMigrations = {kV1};
+// Step-up challenges carry the freshness the rule asked for (NULL: none) and,
+// for WebAuthn, the random challenge the browser must sign. Audit tails by
+// user read the newest rows of one subject: an index keeps that off a scan.
+constexpr std::string_view kV2 = R"sql(
+ALTER TABLE challenges ADD COLUMN max_age INTEGER;
+ALTER TABLE challenges ADD COLUMN webauthn_challenge TEXT NOT NULL DEFAULT '';
+CREATE INDEX challenges_by_session ON challenges(session_public_id);
+CREATE INDEX audit_events_by_subject ON audit_events(subject, seq);
+)sql";
+
+constexpr std::array<std::string_view, 2> kMigrations = {kV1, kV2};
 
 }  // namespace
 

@@ -180,6 +180,27 @@ Result<AuditEvent> read_audit(const Query& q) {
                     q.text(5),  q.text(6),  q.text(7), q.text(8), q.text(9)};
 }
 
+constexpr std::string_view kChallengeCols =
+    "id, session_public_id, user_id, target_level, max_age, methods, return_to, reason, "
+    "transaction_json, webauthn_challenge, created_at, expires_at, used_at";
+Result<Challenge> read_challenge(const Query& q) {
+  Challenge c;
+  c.id = q.text(0);
+  c.session_public_id = q.text(1);
+  c.user_id = q.int64(2);
+  c.target_level = q.text(3);
+  if (!q.is_null(4)) c.max_age = q.int64(4);
+  c.methods_json = q.text(5);
+  c.return_to = q.text(6);
+  c.reason = q.text(7);
+  c.transaction_json = q.text(8);
+  c.webauthn_challenge = q.text(9);
+  c.created_at = q.int64(10);
+  c.expires_at = q.int64(11);
+  c.used_at = q.int64(12);
+  return c;
+}
+
 // SQL text is built once per call site (function-local statics) and is also
 // the statement cache key.
 std::string select_from(std::string_view cols, std::string_view rest) {
@@ -314,6 +335,61 @@ class SqliteStore final : public Store {
     return write([&](Connection& c) { return run_one(c, "DELETE FROM factors WHERE id = ?", id); });
   }
 
+  Result<Factor> begin_factor_attempt(std::string_view id, core::UnixTime now) override {
+    static const std::string sql = select_from(kFactorCols, "FROM factors WHERE id = ?");
+    // Read and increment under one write transaction: two attempts racing
+    // (threads here, or another process on the file) each count, so N
+    // guesses always cost N failures however they are interleaved.
+    return write([&](Connection& c) -> Result<Factor> {
+      auto f = query_one(c, read_factor, sql, id);
+      if (!f) return f;
+      if (f->locked_until > now) return f;
+      auto s = run_one(c, "UPDATE factors SET failures = failures + 1 WHERE id = ?", id);
+      if (!s) return tl::unexpected(s.error());
+      ++f->failures;
+      return f;
+    });
+  }
+
+  Status lock_factor(std::string_view id, core::UnixTime locked_until) override {
+    return write([&](Connection& c) {
+      return run_one(c, "UPDATE factors SET locked_until = ? WHERE id = ?", locked_until, id);
+    });
+  }
+
+  Status factor_succeeded(std::string_view id, core::UnixTime now, std::int64_t expected_counter,
+                          std::int64_t new_counter,
+                          std::optional<std::string> new_secret) override {
+    // The counter is the compare-and-set guard: a TOTP step or WebAuthn
+    // signCount accepted once must not be accepted again by a request that
+    // read the same old counter.
+    return write([&](Connection& c) -> Status {
+      Status s;
+      if (new_secret) {
+        s = run(c,
+                "UPDATE factors SET failures = 0, last_used_at = ?, counter = ?, secret = ? "
+                "WHERE id = ? AND counter = ?",
+                now, new_counter, Blob{*new_secret}, id, expected_counter);
+      } else {
+        s = run(c,
+                "UPDATE factors SET failures = 0, last_used_at = ?, counter = ? "
+                "WHERE id = ? AND counter = ?",
+                now, new_counter, id, expected_counter);
+      }
+      if (!s || c.changes() > 0) return s;
+      if (auto e = row_exists(c, "SELECT 1 FROM factors WHERE id = ?", id); !e) return e;
+      return tl::unexpected(StoreError::kConflict);
+    });
+  }
+
+  Status unlock_factors(std::int64_t user_id) override {
+    return write([&](Connection& c) -> Status {
+      if (auto e = row_exists(c, "SELECT 1 FROM users WHERE id = ?", user_id); !e) return e;
+      return run(c, "UPDATE factors SET failures = 0, locked_until = 0 WHERE user_id = ?",
+                 user_id);
+    });
+  }
+
   // ---- sessions ----
 
   Status create_session(const Session& s) override {
@@ -393,6 +469,30 @@ class SqliteStore final : public Store {
     });
   }
 
+  Result<int> revoke_user_sessions(std::int64_t user_id, std::string_view keep_public_id,
+                                   core::UnixTime now) override {
+    // Tokens first, for every other session of the user (also ones revoked
+    // earlier without their family): after this no refresh token but the
+    // kept session's can mint a new access token.
+    return write([&](Connection& c) -> Result<int> {
+      if (auto e = row_exists(c, "SELECT 1 FROM users WHERE id = ?", user_id); !e) {
+        return tl::unexpected(e.error());
+      }
+      auto s = run(c,
+                   "UPDATE refresh_tokens SET rotated_at = ? WHERE rotated_at = 0 AND "
+                   "session_public_id IN "
+                   "(SELECT public_id FROM sessions WHERE user_id = ? AND public_id != ?)",
+                   kRefreshTokenRevoked, user_id, keep_public_id);
+      if (!s) return tl::unexpected(s.error());
+      s = run(c,
+              "UPDATE sessions SET revoked_at = ? "
+              "WHERE user_id = ? AND revoked_at = 0 AND public_id != ?",
+              std::max<core::UnixTime>(now, 1), user_id, keep_public_id);
+      if (!s) return tl::unexpected(s.error());
+      return static_cast<int>(c.changes());
+    });
+  }
+
   // ---- refresh tokens ----
 
   Status add_refresh_token(const RefreshToken& t) override {
@@ -435,6 +535,46 @@ class SqliteStore final : public Store {
                  "UPDATE refresh_tokens SET rotated_at = ? "
                  "WHERE session_public_id = ? AND rotated_at = 0",
                  kRefreshTokenRevoked, session_public_id);
+    });
+  }
+
+  // ---- challenges ----
+
+  Status add_challenge(const Challenge& ch) override {
+    return write([&](Connection& c) {
+      return run(c,
+                 "INSERT INTO challenges(id, session_public_id, user_id, target_level, max_age, "
+                 "methods, return_to, reason, transaction_json, webauthn_challenge, created_at, "
+                 "expires_at, used_at) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                 ch.id, ch.session_public_id, ch.user_id, ch.target_level, ch.max_age,
+                 ch.methods_json, ch.return_to, ch.reason, ch.transaction_json,
+                 ch.webauthn_challenge, ch.created_at, ch.expires_at, ch.used_at);
+    });
+  }
+
+  Result<Challenge> find_challenge(std::string_view id) override {
+    static const std::string sql = select_from(kChallengeCols, "FROM challenges WHERE id = ?");
+    return read([&](Connection& c) { return query_one(c, read_challenge, sql, id); });
+  }
+
+  Status consume_challenge(std::string_view id, core::UnixTime now) override {
+    // The guard is in the UPDATE itself, so of any number of racing
+    // verifications exactly one sees a changed row. used_at is at least 1:
+    // 0 would read as "unused".
+    return write([&](Connection& c) -> Status {
+      auto s = run(c, "UPDATE challenges SET used_at = ? WHERE id = ? AND used_at = 0",
+                   std::max<core::UnixTime>(now, 1), id);
+      if (!s || c.changes() > 0) return s;
+      if (auto e = row_exists(c, "SELECT 1 FROM challenges WHERE id = ?", id); !e) return e;
+      return tl::unexpected(StoreError::kConflict);
+    });
+  }
+
+  Result<int> purge_challenges(core::UnixTime cutoff) override {
+    return write([&](Connection& c) -> Result<int> {
+      auto s = run(c, "DELETE FROM challenges WHERE expires_at < ?", cutoff);
+      if (!s) return tl::unexpected(s.error());
+      return static_cast<int>(c.changes());
     });
   }
 
@@ -501,6 +641,24 @@ class SqliteStore final : public Store {
     return read([&](Connection& c) { return query_all(c, read_audit, sql, after_seq, limit); });
   }
 
+  Result<std::vector<AuditEvent>> list_audit_filtered(std::optional<std::string> subject,
+                                                      int limit) override {
+    if (limit <= 0) return std::vector<AuditEvent>{};
+    // Newest `limit` rows, then put back in chain order for display.
+    static const std::string all_sql =
+        "SELECT * FROM (" +
+        select_from(kAuditCols, "FROM audit_events ORDER BY seq DESC LIMIT ?") +
+        ") ORDER BY seq";
+    static const std::string subject_sql =
+        "SELECT * FROM (" +
+        select_from(kAuditCols, "FROM audit_events WHERE subject = ? ORDER BY seq DESC LIMIT ?") +
+        ") ORDER BY seq";
+    return read([&](Connection& c) {
+      return subject ? query_all(c, read_audit, subject_sql, *subject, limit)
+                     : query_all(c, read_audit, all_sql, limit);
+    });
+  }
+
   // ---- health ----
 
   Status ping() override {
@@ -537,6 +695,18 @@ class SqliteStore final : public Store {
     auto q = c.prepare("SELECT 1 FROM sessions WHERE public_id = ?");
     if (!q) return tl::unexpected(q.error());
     q->bind(1, public_id);
+    auto row = q->step();
+    if (!row) return tl::unexpected(row.error());
+    if (!*row) return tl::unexpected(StoreError::kNotFound);
+    return {};
+  }
+
+  // kNotFound unless `sql` (a SELECT taking one parameter) yields a row.
+  template <class Key>
+  static Status row_exists(Connection& c, std::string_view sql, const Key& key) {
+    auto q = c.prepare(sql);
+    if (!q) return tl::unexpected(q.error());
+    q->bind(1, key);
     auto row = q->step();
     if (!row) return tl::unexpected(row.error());
     if (!*row) return tl::unexpected(StoreError::kNotFound);

@@ -111,6 +111,24 @@ struct AuditEvent {
   std::string hash;
 };
 
+// One pending step-up. Single use: consume_challenge marks it used exactly
+// once, however many requests race for it.
+struct Challenge {
+  std::string id;                 // random opaque id (primary key)
+  std::string session_public_id;  // the session that asked; only it may verify
+  std::int64_t user_id = 0;
+  std::string target_level;       // level name
+  std::optional<core::Seconds> max_age;
+  std::string methods_json;       // JSON array of offered methods
+  std::string return_to;          // validated relative path or allowed absolute URL ("" none)
+  std::string reason;
+  std::string transaction_json;   // "" or JSON object (PSD2 dynamic linking)
+  std::string webauthn_challenge; // "" or base64url random challenge
+  core::UnixTime created_at = 0;
+  core::UnixTime expires_at = 0;
+  core::UnixTime used_at = 0;     // 0: unused
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -130,6 +148,25 @@ class Store {
   virtual Status update_factor(const Factor& f) = 0;  // by id: all mutable columns
   virtual Status delete_factor(std::string_view id) = 0;
 
+  // Factor attempts: a lockout that survives restarts and cannot be raced.
+  // Atomically: if locked_until > now, returns the factor unchanged (the
+  // caller sees it is locked); otherwise increments `failures` BEFORE the
+  // caller checks the code, and returns the updated row. The caller then
+  // calls factor_succeeded (resets failures) or leaves the count as is.
+  // kNotFound if no such factor.
+  virtual Result<Factor> begin_factor_attempt(std::string_view id, core::UnixTime now) = 0;
+  virtual Status lock_factor(std::string_view id, core::UnixTime locked_until) = 0;
+  // Success: failures=0, last_used_at=now, counter=new_counter and (when
+  // given) secret=*new_secret, ONLY IF the stored counter still equals
+  // expected_counter (compare-and-set); else kConflict (a concurrent or
+  // replayed use) and nothing changes. kNotFound if no such factor.
+  virtual Status factor_succeeded(std::string_view id, core::UnixTime now,
+                                  std::int64_t expected_counter, std::int64_t new_counter,
+                                  std::optional<std::string> new_secret) = 0;
+  // Operator unlock: failures=0, locked_until=0 for every factor of the user.
+  // kNotFound if no such user.
+  virtual Status unlock_factors(std::int64_t user_id) = 0;
+
   // Sessions. Rotation replaces the id hash atomically: the old id is dead
   // the moment the call returns; a revoked session cannot be rotated
   // (kNotFound). update_session never changes id_hash and never clears
@@ -145,6 +182,12 @@ class Store {
   virtual Status revoke_session(std::string_view public_id, core::UnixTime now) = 0;
   virtual Status touch_session(std::string_view public_id, core::UnixTime last_seen,
                                core::UnixTime idle_expires_at) = 0;
+  // Revokes every live session of the user except `keep_public_id` (may be
+  // ""), and the current refresh tokens of every other session of the user
+  // (as revoke_refresh_family does), in one transaction. Returns how many
+  // sessions it revoked. kNotFound if no such user.
+  virtual Result<int> revoke_user_sessions(std::int64_t user_id, std::string_view keep_public_id,
+                                           core::UnixTime now) = 0;
 
   // Refresh tokens. rotate_refresh_token marks `old_hash` rotated and inserts
   // `next` in one transaction; it fails with kConflict if `old_hash` was
@@ -157,6 +200,17 @@ class Store {
   // session (rows are kept for reuse detection). kNotFound if no such session.
   virtual Status revoke_refresh_family(std::string_view session_public_id) = 0;
 
+  // Challenges (step-up). add_challenge: kConflict on a duplicate id,
+  // kNotFound if the session or user does not exist.
+  virtual Status add_challenge(const Challenge& c) = 0;
+  virtual Result<Challenge> find_challenge(std::string_view id) = 0;
+  // Marks the challenge used if it is unused: kConflict if it was already
+  // used, kNotFound if absent. Expiry is the caller's check (it knows the
+  // policy); this only guarantees single use.
+  virtual Status consume_challenge(std::string_view id, core::UnixTime now) = 0;
+  // Deletes challenges that expired before `cutoff` (housekeeping); returns how many.
+  virtual Result<int> purge_challenges(core::UnixTime cutoff) = 0;
+
   // Signing keys
   virtual Status add_signing_key(const SigningKey& k) = 0;
   virtual Result<std::vector<SigningKey>> list_signing_keys() = 0;  // newest first
@@ -168,6 +222,10 @@ class Store {
   // Rows with seq > after_seq, ascending, at most `limit` (limit <= 0: none).
   // The hash rule is in store/audit_hash.h.
   virtual Result<std::vector<AuditEvent>> list_audit(std::int64_t after_seq, int limit) = 0;
+  // The LAST `limit` rows (ascending by seq), only those whose subject equals
+  // `subject` when given (limit <= 0: none). For `stepup audit tail --user`.
+  virtual Result<std::vector<AuditEvent>> list_audit_filtered(std::optional<std::string> subject,
+                                                              int limit) = 0;
 
   // Health
   virtual Status ping() = 0;
