@@ -14,6 +14,8 @@ int main(int argc, char** argv) {
   stepup::cli::setup_session(app);
   stepup::cli::setup_keys(app);
   stepup::cli::setup_config(app);
+  stepup::cli::setup_factor(app);
+  stepup::cli::setup_audit(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

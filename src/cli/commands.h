@@ -15,5 +15,7 @@ void setup_user(CLI::App& app);
 void setup_session(CLI::App& app);
 void setup_keys(CLI::App& app);
 void setup_config(CLI::App& app);
+void setup_factor(CLI::App& app);
+void setup_audit(CLI::App& app);
 
 }  // namespace stepup::cli

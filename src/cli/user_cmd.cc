@@ -7,6 +7,7 @@
 #include "cli/common.h"
 #include "service/clock.h"
 #include "service/runtime.h"
+#include "service/audit.h"
 #include "service/signin.h"
 
 namespace stepup::cli {
@@ -73,6 +74,25 @@ int run_user_list(const UserOptions& o) {
   }
   return 0;
 }
+int run_user_unlock(const UserOptions& o) {
+  auto cfg = load_or_exit(o.config);
+  auto store = service::open_store(cfg);
+  auto u = store->find_user(o.name);
+  if (!u) {
+    std::cerr << "stepup: no user named '" << o.name << "'\n";
+    return 2;
+  }
+  if (!store->unlock_factors(u->id)) {
+    std::cerr << "stepup: cannot unlock\n";
+    return 1;
+  }
+  service::SystemClock clock;
+  service::Audit audit(*store);
+  audit.record(clock.now(), "factor.unlocked", service::AuditContext{o.name, "", "", "cli"},
+               R"({"by":"operator"})");
+  std::cout << "unlocked the factors of " << o.name << "\n";
+  return 0;
+}
 }  // namespace
 
 void setup_user(CLI::App& app) {
@@ -89,6 +109,10 @@ void setup_user(CLI::App& app) {
   list->add_option("--config,-c", opt->config, "Config file")->required();
   list->add_flag("--json", opt->json, "Print JSON");
   list->callback([opt] { exit_status() = run_user_list(*opt); });
+  auto* unlock = cmd->add_subcommand("unlock", "Clear a user's factor lockouts");
+  unlock->add_option("name", opt->name, "Username")->required();
+  unlock->add_option("--config,-c", opt->config, "Config file")->required();
+  unlock->callback([opt] { exit_status() = run_user_unlock(*opt); });
 }
 
 }  // namespace stepup::cli

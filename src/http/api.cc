@@ -62,6 +62,24 @@ class Api {
       if (method != bhttp::verb::delete_) return respond(not_allowed(req, "DELETE"));
       return respond(revoke_session(req, conn, path.substr(17)));
     }
+    if (path == "/api/v1/step-up") return respond(post ? step_up_start(req, conn) : not_allowed(req, "POST"));
+    if (path.starts_with("/api/v1/step-up/") && path.ends_with("/verify")) {
+      if (!post) return respond(not_allowed(req, "POST"));
+      return respond(step_up_verify(req, conn, path.substr(16, path.size() - 16 - 7)));
+    }
+    if (path == "/api/v1/factors") return respond(get ? list_factors(req) : not_allowed(req, "GET"));
+    if (path == "/api/v1/factors/totp") return respond(post ? add_totp(req, conn) : not_allowed(req, "POST"));
+    if (path.starts_with("/api/v1/factors/totp/") && path.ends_with("/confirm")) {
+      if (!post) return respond(not_allowed(req, "POST"));
+      return respond(confirm_totp(req, conn, path.substr(21, path.size() - 21 - 8)));
+    }
+    if (path == "/api/v1/factors/recovery-codes") {
+      return respond(post ? recovery_codes(req, conn) : not_allowed(req, "POST"));
+    }
+    if (path.starts_with("/api/v1/factors/")) {
+      if (method != bhttp::verb::delete_) return respond(not_allowed(req, "DELETE"));
+      return respond(remove_factor(req, conn, path.substr(16)));
+    }
     if (path == "/api/v1/authz/check") return respond(post ? check(req) : not_allowed(req, "POST"));
     if (path == "/api/v1/introspect") return respond(post ? introspect(req) : not_allowed(req, "POST"));
     if (path == "/.well-known/jwks.json") {
@@ -159,7 +177,24 @@ class Api {
 
   // ---- sign-in and session -------------------------------------------------
 
+  // Per client IP token bucket; 429 with Retry-After when empty.
+  std::optional<Response> limited(const Request& req, service::RateLimiter& limiter,
+                                  const service::ClientInfo& client) {
+    const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count();
+    const auto wait = limiter.take(client.ip, now_ms);
+    if (wait == 0) return std::nullopt;
+    service::Error e{service::ErrorCode::kRateLimited,
+                     "Too many attempts from your address; slow down", {}, {}, wait};
+    return error_response(req, e);
+  }
+
   void login_password(Request& req, const ConnectionInfo& conn, Responder respond) {
+    if (auto r = limited(req, rt_.login_limiter(),
+                         client_info(req, conn, cfg_.server.trust_forwarded_for))) {
+      return respond(std::move(*r));
+    }
     auto body = read_json_object(req);
     if (!body) return respond(std::move(body.error()));
     auto username = require_string(req, *body, "username", kMaxUsername);
@@ -269,6 +304,180 @@ class Api {
     json::object o;
     o["revoked"] = target->public_id;
     return json_response(req, bhttp::status::ok, json::serialize(o));
+  }
+
+  // ---- step-up and factors -------------------------------------------------
+
+  Response step_up_start(const Request& req, const ConnectionInfo& conn) {
+    auto who = authenticate(req, true);
+    if (!who) return std::move(who.error());
+    auto body = read_json_object(req);
+    if (!body) return std::move(body.error());
+    service::StepUpRequest r;
+    auto acr = require_string(req, *body, "acr_values", 256);
+    if (!acr) return std::move(acr.error());
+    r.acr_values = std::move(*acr);
+    if (auto it = body->find("max_age"); it != body->end() && !it->value().is_null()) {
+      if (!it->value().is_int64()) {
+        return error_response(req, 400, "invalid_request", "Field 'max_age' must be an integer");
+      }
+      r.max_age = it->value().get_int64();
+    }
+    auto rt = optional_string(req, *body, "return_to", 2048);
+    if (!rt) return std::move(rt.error());
+    r.return_to = rt->value_or("");
+    auto reason = optional_string(req, *body, "reason", 200);
+    if (!reason) return std::move(reason.error());
+    r.reason = reason->value_or("");
+    if (auto it = body->find("transaction"); it != body->end() && !it->value().is_null()) {
+      if (!it->value().is_object()) {
+        return error_response(req, 400, "invalid_request", "Field 'transaction' must be an object");
+      }
+      r.transaction_json = json::serialize(it->value());
+      if (r.transaction_json.size() > 4096) {
+        return error_response(req, 400, "invalid_request", "Field 'transaction' is too large");
+      }
+    }
+    auto started = rt_.step_up().start(*who, r, client_info(req, conn, cfg_.server.trust_forwarded_for));
+    if (!started) return error_response(req, started.error());
+    const auto& c = started->challenge;
+    json::object o;
+    o["challenge_id"] = c.id;
+    o["acr"] = started->acr;
+    if (c.max_age) o["max_age"] = *c.max_age;
+    o["expires_at"] = c.expires_at;
+    o["reason"] = c.reason;
+    json::array methods;
+    for (const auto& m : started->methods) {
+      json::object mo{{"type", m.type}, {"factor_id", m.factor_id}, {"name", m.name}};
+      if (m.remaining >= 0) mo["remaining"] = m.remaining;
+      methods.push_back(std::move(mo));
+    }
+    o["methods"] = std::move(methods);
+    if (!c.transaction_json.empty()) o["transaction"] = json::parse(c.transaction_json);
+    if (!c.return_to.empty()) o["return_to"] = c.return_to;
+    return json_response(req, bhttp::status::ok, json::serialize(o));
+  }
+
+  Response step_up_verify(const Request& req, const ConnectionInfo& conn, std::string_view id) {
+    const auto client = client_info(req, conn, cfg_.server.trust_forwarded_for);
+    if (auto r = limited(req, rt_.verify_limiter(), client)) return std::move(*r);
+    auto who = authenticate(req, true);
+    if (!who) return std::move(who.error());
+    auto body = read_json_object(req);
+    if (!body) return std::move(body.error());
+    service::StepUpProof p;
+    auto method = require_string(req, *body, "method", 32);
+    if (!method) return std::move(method.error());
+    p.method = std::move(*method);
+    auto code = require_string(req, *body, "code", 64);
+    if (!code) return std::move(code.error());
+    p.code = std::move(*code);
+    auto fid = optional_string(req, *body, "factor_id", 64);
+    if (!fid) return std::move(fid.error());
+    p.factor_id = fid->value_or("");
+    auto r = rt_.step_up().verify(*who, id, p, client);
+    if (!r) return error_response(req, r.error());
+    auto view = rt_.sessions().view(r->session);
+    json::object o = tokens_json(r->tokens);
+    o["acr"] = view.acr;
+    json::array amr;
+    for (const auto& m : view.amr) amr.emplace_back(m);
+    o["amr"] = std::move(amr);
+    o["auth_time"] = view.auth_time;
+    if (view.elevated_until) {
+      o["elevated_until"] = *view.elevated_until;
+    } else {
+      o["elevated_until"] = nullptr;
+    }
+    if (r->return_to.empty()) {
+      o["return_to"] = nullptr;
+    } else {
+      o["return_to"] = r->return_to;
+    }
+    if (r->recovery_codes_remaining >= 0) o["recovery_codes_remaining"] = r->recovery_codes_remaining;
+    o["session"] = session_view_json(view);
+    Response res = json_response(req, bhttp::status::ok, json::serialize(o));
+    res.set(bhttp::field::set_cookie, set_cookie(r->cookie_value));
+    return res;
+  }
+
+  Response list_factors(const Request& req) {
+    auto who = authenticate(req, false);
+    if (!who) return std::move(who.error());
+    auto fs = rt_.store().list_factors(who->session.user_id);
+    if (!fs) return error_response(req, 503, "unavailable", "The factor store is unavailable");
+    json::array arr;
+    for (const auto& f : *fs) {
+      json::object o{{"id", f.id},
+                     {"type", f.type},
+                     {"name", f.name},
+                     {"confirmed", f.confirmed},
+                     {"created_at", f.created_at},
+                     {"last_used_at", f.last_used_at}};
+      if (f.type == "recovery_codes") {
+        std::error_code ec;
+        auto v = json::parse(f.secret, ec);
+        o["remaining"] = (!ec && v.is_array()) ? v.as_array().size() : 0;
+      }
+      if (f.locked_until > rt_.clock().now()) o["locked_until"] = f.locked_until;
+      arr.push_back(std::move(o));
+    }
+    return json_response(req, bhttp::status::ok, json::serialize(json::object{{"factors", std::move(arr)}}));
+  }
+
+  Response add_totp(const Request& req, const ConnectionInfo& conn) {
+    auto who = authenticate(req, true);
+    if (!who) return std::move(who.error());
+    std::string name;
+    if (!req.body().empty()) {
+      auto body = read_json_object(req);
+      if (!body) return std::move(body.error());
+      auto n = optional_string(req, *body, "name", 64);
+      if (!n) return std::move(n.error());
+      name = n->value_or("");
+    }
+    auto e = rt_.enrollment().add_totp(*who, name, client_info(req, conn, cfg_.server.trust_forwarded_for));
+    if (!e) return error_response(req, e.error());
+    json::object o{{"factor_id", e->factor_id},
+                   {"secret", e->secret_base32},
+                   {"otpauth_uri", e->otpauth_uri},
+                   {"qr_svg", e->qr_svg}};
+    return json_response(req, bhttp::status::ok, json::serialize(o));
+  }
+
+  Response confirm_totp(const Request& req, const ConnectionInfo& conn, std::string_view id) {
+    const auto client = client_info(req, conn, cfg_.server.trust_forwarded_for);
+    if (auto r = limited(req, rt_.verify_limiter(), client)) return std::move(*r);
+    auto who = authenticate(req, true);
+    if (!who) return std::move(who.error());
+    auto body = read_json_object(req);
+    if (!body) return std::move(body.error());
+    auto code = require_string(req, *body, "code", 64);
+    if (!code) return std::move(code.error());
+    auto r = rt_.enrollment().confirm_totp(*who, id, *code, client);
+    if (!r) return error_response(req, r.error());
+    return json_response(req, bhttp::status::ok,
+                         json::serialize(json::object{{"factor_id", id}, {"confirmed", true}}));
+  }
+
+  Response recovery_codes(const Request& req, const ConnectionInfo& conn) {
+    auto who = authenticate(req, true);
+    if (!who) return std::move(who.error());
+    auto r = rt_.enrollment().new_recovery_codes(*who, client_info(req, conn, cfg_.server.trust_forwarded_for));
+    if (!r) return error_response(req, r.error());
+    json::array codes;
+    for (const auto& c : r->codes) codes.emplace_back(c);
+    return json_response(req, bhttp::status::ok,
+                         json::serialize(json::object{{"factor_id", r->factor_id}, {"codes", std::move(codes)}}));
+  }
+
+  Response remove_factor(const Request& req, const ConnectionInfo& conn, std::string_view id) {
+    auto who = authenticate(req, true);
+    if (!who) return std::move(who.error());
+    auto r = rt_.enrollment().remove(*who, id, client_info(req, conn, cfg_.server.trust_forwarded_for));
+    if (!r) return error_response(req, r.error());
+    return json_response(req, bhttp::status::ok, json::serialize(json::object{{"deleted", id}}));
   }
 
   // ---- enforcement ---------------------------------------------------------

@@ -49,8 +49,26 @@ Response error_response(const Request& req, int status, std::string_view code,
 }
 
 Response error_response(const Request& req, const service::Error& e) {
+  if (e.code == service::ErrorCode::kStepUpRequired) {
+    // RFC 9470: the challenge in the header, and the same facts in the body.
+    json::object o{{"error", "insufficient_user_authentication"},
+                   {"error_description", e.description},
+                   {"acr_values", e.acr}};
+    if (e.max_age) o["max_age"] = *e.max_age;
+    Response res = json_response(req, bhttp::status::unauthorized, json::serialize(o));
+    std::string h = "Bearer error=\"insufficient_user_authentication\", error_description=\"";
+    for (char c : e.description) {
+      if (c == '"' || c == '\\') h += '\\';
+      if (static_cast<unsigned char>(c) >= 0x20) h += c;
+    }
+    h += "\", acr_values=\"" + e.acr + "\"";
+    if (e.max_age) h += ", max_age=\"" + std::to_string(*e.max_age) + "\"";
+    res.set(bhttp::field::www_authenticate, h);
+    return res;
+  }
   Response res = error_response(req, service::http_status(e.code), service::error_name(e.code),
                                 e.description);
+  if (e.retry_after > 0) res.set(bhttp::field::retry_after, std::to_string(e.retry_after));
   if (e.code == service::ErrorCode::kOverloaded || e.code == service::ErrorCode::kUnavailable) {
     res.set(bhttp::field::retry_after, "1");
   }

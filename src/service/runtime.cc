@@ -30,6 +30,17 @@ Runtime::Runtime(config::Config cfg, std::unique_ptr<Clock> clock)
                                                   cfg_.passwords.hash_queue);
   signin_ = std::make_unique<SignIn>(cfg_, *store_, *clock_, *sessions_, *audit_, *pool_);
   enforcement_ = std::make_unique<Enforcement>(cfg_, *sessions_, *clock_);
+  auto box = factors::SecretBox::from_files(cfg_.secrets.key_file, cfg_.secrets.old_key_files,
+                                            /*create_if_missing=*/true);
+  if (!box) throw std::runtime_error("secrets key file: " + box.error());
+  box_ = std::make_unique<factors::SecretBox>(std::move(*box));
+  check_ = std::make_unique<FactorCheck>(cfg_, *store_, *clock_, *box_, *audit_);
+  step_up_ = std::make_unique<StepUp>(cfg_, *store_, *clock_, *sessions_, *check_, *audit_);
+  enrollment_ = std::make_unique<Enrollment>(cfg_, *store_, *clock_, *sessions_, *check_, *audit_);
+  login_limiter_ = std::make_unique<RateLimiter>(cfg_.rate_limits.login.per_second,
+                                                 cfg_.rate_limits.login.burst);
+  verify_limiter_ = std::make_unique<RateLimiter>(cfg_.rate_limits.verify.per_second,
+                                                  cfg_.rate_limits.verify.burst);
 }
 
 Runtime::~Runtime() {

@@ -10,6 +10,11 @@
 #include "service/audit.h"
 #include "service/clock.h"
 #include "service/enforcement.h"
+#include "service/enrollment.h"
+#include "service/factor_check.h"
+#include "service/rate_limit.h"
+#include "service/step_up.h"
+#include "factors/secret_box.h"
 #include "service/keyring.h"
 #include "service/sessions.h"
 #include "service/signin.h"
@@ -32,6 +37,11 @@ class Runtime {
   SignIn& signin() { return *signin_; }
   Enforcement& enforcement() { return *enforcement_; }
   factors::PasswordPool& password_pool() { return *pool_; }
+  FactorCheck& factor_check() { return *check_; }
+  StepUp& step_up() { return *step_up_; }
+  Enrollment& enrollment() { return *enrollment_; }
+  RateLimiter& login_limiter() { return *login_limiter_; }
+  RateLimiter& verify_limiter() { return *verify_limiter_; }
 
  private:
   config::Config cfg_;
@@ -43,6 +53,12 @@ class Runtime {
   std::unique_ptr<factors::PasswordPool> pool_;
   std::unique_ptr<SignIn> signin_;
   std::unique_ptr<Enforcement> enforcement_;
+  std::unique_ptr<factors::SecretBox> box_;
+  std::unique_ptr<FactorCheck> check_;
+  std::unique_ptr<StepUp> step_up_;
+  std::unique_ptr<Enrollment> enrollment_;
+  std::unique_ptr<RateLimiter> login_limiter_;
+  std::unique_ptr<RateLimiter> verify_limiter_;
 };
 
 // Opens only the store of a config (for CLI commands that need nothing else).

@@ -385,8 +385,7 @@ class SqliteStore final : public Store {
   Status unlock_factors(std::int64_t user_id) override {
     return write([&](Connection& c) -> Status {
       if (auto e = row_exists(c, "SELECT 1 FROM users WHERE id = ?", user_id); !e) return e;
-      return run(c, "UPDATE factors SET failures = 0, locked_until = 0 WHERE user_id = ?",
-                 user_id);
+      return run(c, "UPDATE factors SET failures = 0, locked_until = 0 WHERE user_id = ?", user_id);
     });
   }
 

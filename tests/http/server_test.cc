@@ -632,7 +632,7 @@ TEST(ServerTest, StopLetsInFlightRequestFinishAndClosesIdleConnections) {
     const unsigned version = req.version();
     entered.set_value();
     deferred.run([respond = std::move(respond), version] {
-      std::this_thread::sleep_for(300ms);
+      std::this_thread::sleep_for(1000ms);
       respond(text(version, "finished"));
     });
   });
@@ -648,7 +648,7 @@ TEST(ServerTest, StopLetsInFlightRequestFinishAndClosesIdleConnections) {
   server->stop();
 
   EXPECT_TRUE(idle.closed_within(2000ms));
-  EXPECT_LT(Clock::now() - t0, 250ms);  // idle one is closed at once, not after the slow one
+  EXPECT_LT(Clock::now() - t0, 800ms);  // idle one is closed at once, not after the slow one (1 s)
 
   auto r = busy.read_response();
   ASSERT_TRUE(r);
@@ -658,7 +658,7 @@ TEST(ServerTest, StopLetsInFlightRequestFinishAndClosesIdleConnections) {
   EXPECT_TRUE(busy.closed_within(2000ms));
 
   server->wait();
-  EXPECT_LT(Clock::now() - t0, 3s);  // well before drain_timeout (5 s)
+  EXPECT_LT(Clock::now() - t0, 4s);  // before drain_timeout (5 s): nothing was force-closed
   Client late(port);
   EXPECT_FALSE(late.connected());
 }

@@ -1,0 +1,192 @@
+#include "service/step_up.h"
+
+#include <algorithm>
+
+#include <boost/json.hpp>
+
+#include "core/return_to.h"
+#include "crypto/random.h"
+
+namespace stepup::service {
+
+namespace json = boost::json;
+
+namespace {
+std::string origin_of(std::string_view url) {
+  auto p = url.find("://");
+  if (p == std::string_view::npos) return {};
+  auto end = url.find_first_of("/?#", p + 3);
+  return std::string(url.substr(0, end));
+}
+
+std::string api_type(std::string_view factor_type) {
+  if (factor_type == kFactorRecovery) return "recovery_code";
+  return std::string(factor_type);
+}
+
+bool level_uses(const core::Level& l, std::string_view method) {
+  for (const auto& set : l.reached_by) {
+    if (std::find(set.begin(), set.end(), method) != set.end()) return true;
+  }
+  return false;
+}
+}  // namespace
+
+StepUp::StepUp(const config::Config& cfg, store::Store& store, const Clock& clock,
+               Sessions& sessions, FactorCheck& check, Audit& audit)
+    : cfg_(cfg), store_(store), clock_(clock), sessions_(sessions), check_(check), audit_(audit) {
+  allowed_origins_ = cfg_.allowed_return_origins;
+  if (auto o = origin_of(cfg_.server.public_url); !o.empty()) allowed_origins_.push_back(o);
+}
+
+Result<std::vector<OfferedMethod>> StepUp::offer(std::int64_t user_id, core::LevelIndex level) {
+  auto fs = store_.list_factors(user_id);
+  if (!fs) return fail(ErrorCode::kUnavailable, "The factor store is unavailable");
+  std::vector<OfferedMethod> out;
+  const auto& l = cfg_.levels.at(level);
+  for (const auto& f : *fs) {
+    if (!f.confirmed || f.locked_until < 0) continue;
+    auto m = method_of_factor_type(f.type);
+    if (m.empty() || !level_uses(l, m)) continue;
+    OfferedMethod om;
+    om.type = api_type(f.type);
+    om.factor_id = f.id;
+    om.name = f.name;
+    if (f.type == kFactorRecovery) {
+      std::error_code ec;
+      auto v = json::parse(f.secret, ec);
+      om.remaining = (!ec && v.is_array()) ? static_cast<int>(v.as_array().size()) : 0;
+      if (om.remaining == 0) continue;
+    }
+    out.push_back(std::move(om));
+  }
+  // TOTP (and later WebAuthn) before the recovery-code fallback.
+  std::stable_sort(out.begin(), out.end(), [](const OfferedMethod& a, const OfferedMethod& b) {
+    return (a.type != "recovery_code") > (b.type != "recovery_code");
+  });
+  return out;
+}
+
+Result<StartedChallenge> StepUp::start(const Authenticated& who, const StepUpRequest& req,
+                                       const ClientInfo& client) {
+  const auto now = clock_.now();
+  std::optional<core::LevelIndex> level;
+  std::string_view rest = req.acr_values;
+  while (!rest.empty() && !level) {
+    auto sp = rest.find(' ');
+    auto word = rest.substr(0, sp);
+    if (!word.empty()) level = cfg_.levels.find(word);
+    rest = sp == std::string_view::npos ? std::string_view{} : rest.substr(sp + 1);
+  }
+  if (!level) {
+    return fail(ErrorCode::kInvalidRequest, "acr_values names no known level");
+  }
+  if (req.max_age && (*req.max_age < 0 || *req.max_age > 31 * 24 * 3600)) {
+    return fail(ErrorCode::kInvalidRequest, "max_age must be between 0 and 2678400 seconds");
+  }
+  if (!req.return_to.empty() && !core::is_safe_return_to(req.return_to, allowed_origins_)) {
+    return fail(ErrorCode::kInvalidRequest,
+                "return_to must be a relative path or a URL on an allowed origin");
+  }
+  auto methods = offer(who.session.user_id, *level);
+  if (!methods) return tl::unexpected(methods.error());
+  const auto& lvl = cfg_.levels.at(*level);
+  if (methods->empty()) {
+    return fail(ErrorCode::kNoFactor,
+                "No enrolled factor can reach " + lvl.acr + "; enroll one first");
+  }
+  StartedChallenge out;
+  out.acr = lvl.acr;
+  auto& c = out.challenge;
+  c.id = crypto::random_token(24);
+  c.session_public_id = who.session.public_id;
+  c.user_id = who.session.user_id;
+  c.target_level = lvl.name;
+  c.max_age = req.max_age;
+  json::array ms;
+  for (const auto& m : *methods) ms.emplace_back(m.type);
+  c.methods_json = json::serialize(ms);
+  c.return_to = req.return_to;
+  c.reason = req.reason.empty() ? "This action needs " + lvl.acr : req.reason;
+  c.transaction_json = req.transaction_json;
+  c.created_at = now;
+  c.expires_at = now + cfg_.step_up.challenge_ttl;
+  if (!store_.add_challenge(c)) return fail(ErrorCode::kUnavailable, "cannot store the challenge");
+  out.methods = std::move(*methods);
+  json::object d{{"challenge_id", c.id}, {"acr", lvl.acr}, {"reason", c.reason}};
+  if (!c.transaction_json.empty()) d["transaction"] = json::parse(c.transaction_json);
+  audit_.record(now, "step_up.requested",
+                AuditContext{who.session.subject, who.session.public_id, client.ip,
+                             client.user_agent},
+                json::serialize(d));
+  return out;
+}
+
+Result<StepUpResult> StepUp::verify(const Authenticated& who, std::string_view challenge_id,
+                                    const StepUpProof& proof, const ClientInfo& client) {
+  const auto now = clock_.now();
+  auto c = store_.find_challenge(challenge_id);
+  // A challenge of another session looks exactly like a missing one.
+  if (!c || c->session_public_id != who.session.public_id) {
+    if (!c && c.error() != store::StoreError::kNotFound) {
+      return fail(ErrorCode::kUnavailable, "The challenge store is unavailable");
+    }
+    return fail(ErrorCode::kNotFound, "No such challenge");
+  }
+  if (c->used_at != 0) return fail(ErrorCode::kChallengeInvalid, "This challenge was already used");
+  if (c->expires_at <= now) {
+    return fail(ErrorCode::kChallengeInvalid, "This challenge has expired; start a new step-up");
+  }
+  const std::string offered = c->methods_json;
+  if (offered.find("\"" + proof.method + "\"") == std::string::npos) {
+    return fail(ErrorCode::kInvalidRequest, "Method '" + proof.method + "' is not offered by this challenge");
+  }
+  if (proof.code.empty()) return fail(ErrorCode::kInvalidRequest, "Missing field 'code'");
+
+  const AuditContext ctx{who.session.subject, who.session.public_id, client.ip,
+                         client.user_agent};
+  Result<FactorProof> proven = proof.method == "totp"
+                                   ? check_.totp(who.session.user_id, proof.factor_id, proof.code, ctx)
+                                   : check_.recovery_code(who.session.user_id, proof.code, ctx);
+  if (!proven) return tl::unexpected(proven.error());
+
+  // Spend the challenge (a concurrent verify of the same challenge loses here).
+  auto spent = store_.consume_challenge(c->id, now);
+  if (!spent) {
+    if (spent.error() == store::StoreError::kConflict) {
+      return fail(ErrorCode::kChallengeInvalid, "This challenge was already used");
+    }
+    return fail(ErrorCode::kUnavailable, "The challenge store is unavailable");
+  }
+
+  // Record the proof with its time, then rotate the session id.
+  store::Session s = who.session;
+  auto it = std::find_if(s.methods.begin(), s.methods.end(),
+                         [&](const core::MethodProof& p) { return p.method == proven->method; });
+  if (it != s.methods.end()) {
+    it->at = now;
+  } else {
+    s.methods.push_back(core::MethodProof{proven->method, now});
+  }
+  s.last_seen_at = now;
+  s.idle_expires_at = std::min(now + cfg_.sessions.idle_timeout, s.expires_at);
+  if (!store_.update_session(s)) return fail(ErrorCode::kUnavailable, "cannot update the session");
+  auto cookie = sessions_.rotate_id(s);
+  if (!cookie) return tl::unexpected(cookie.error());
+  auto tokens = sessions_.issue(s, true);
+  if (!tokens) return tl::unexpected(tokens.error());
+
+  StepUpResult out;
+  out.cookie_value = std::move(*cookie);
+  out.session = std::move(s);
+  out.tokens = std::move(*tokens);
+  out.return_to = c->return_to;
+  out.recovery_codes_remaining = proven->recovery_codes_remaining;
+  auto view = sessions_.view(out.session);
+  json::object d{{"challenge_id", c->id}, {"method", proven->method},
+                 {"factor_id", proven->factor_id}, {"acr", view.acr}};
+  audit_.record(now, "step_up.succeeded", ctx, json::serialize(d));
+  return out;
+}
+
+}  // namespace stepup::service
