@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -27,7 +28,10 @@ struct Problem {
 // Reached when no `levels` section is given. aal1 is the password sign-in;
 // aal2 adds any second factor for 15 minutes; aal3 asks for a hardware key
 // with user verification (WebAuthn reports `user`) on top of the password and
-// lasts only 5 minutes, for the most sensitive actions.
+// lasts only 5 minutes, for the most sensitive actions. The recovery-code set
+// [pwd, rc] is not listed here: it is appended afterwards to the level named
+// by factors.recovery_codes.reaches (aal2 by default), so `reaches: none`
+// takes it away again.
 std::vector<core::Level> default_levels() {
   return {
       core::Level{"aal1", "aal1", {{"pwd"}}, std::nullopt},
@@ -181,6 +185,13 @@ std::string url_problem(std::string_view s, bool origin_only) {
   return {};
 }
 
+// Shortest text that reads back as the same double ("1", "0.5", "1e+06").
+std::string format_number(double d) {
+  char buf[32];
+  auto [p, ec] = std::to_chars(buf, buf + sizeof buf, d);
+  return ec == std::errc() ? std::string(buf, p) : std::to_string(d);
+}
+
 std::string strip_trailing_slash(std::string s) {
   while (s.size() > 1 && s.back() == '/' && !s.ends_with("://")) s.pop_back();
   return s;
@@ -198,7 +209,11 @@ class Reader {
 
   void error(int line, std::string text) { problems_.push_back({line, std::move(text)}); }
   void error(const YAML::Node& at, const std::string& name, const std::string& text) {
-    error(line_of(at), name.empty() ? text : name + ": " + text);
+    // yaml-cpp marks an empty value (`key:` and nothing after it) at the
+    // next token, often a later line; the key's own line is the right one.
+    int line = line_of(at);
+    if (at.IsNull() && value_.is(at) && value_key_line_ > 0) line = value_key_line_;
+    error(line, name.empty() ? text : name + ": " + text);
   }
   bool failed() const { return !problems_.empty(); }
 
@@ -252,7 +267,14 @@ class Reader {
                                 (where.empty() ? " at the top level" : " in " + where));
         continue;
       }
-      f->read(it->second, where.empty() ? k : where + "." + k);
+      const YAML::Node value = it->second;
+      const YAML::Node outer_value = value_;
+      const int outer_line = value_key_line_;
+      value_.reset(value);
+      value_key_line_ = line_of(key);
+      f->read(value, where.empty() ? k : where + "." + k);
+      value_.reset(outer_value);
+      value_key_line_ = outer_line;
     }
   }
 
@@ -309,6 +331,30 @@ class Reader {
     out = static_cast<T>(n);
   }
 
+  // A plain decimal number (rates). NaN and infinities are refused: they
+  // would make a token bucket either never or always refill.
+  void read_number(const YAML::Node& v, const std::string& name, double& out, double lo,
+                   double hi) {
+    if (!expect_scalar(v, name, "a number")) return;
+    const std::string& s = v.Scalar();
+    double d = 0;
+    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), d);
+    if (ec != std::errc() || p != s.data() + s.size() || !std::isfinite(d)) {
+      error(v, name, "expected a number like 1 or 0.5, got " + describe(v));
+      return;
+    }
+    if (d < 0 && lo >= 0) {
+      error(v, name, "must not be negative (got " + s + ")");
+      return;
+    }
+    if (d < lo || d > hi) {
+      error(v, name, "must be between " + format_number(lo) + " and " + format_number(hi) +
+                         " (got " + s + ")");
+      return;
+    }
+    out = d;
+  }
+
   bool read_duration(const YAML::Node& v, const std::string& name, Seconds& out, Seconds min = 0) {
     if (!expect_scalar(v, name, "a duration like 90s, 5m, 12h or 7d")) return false;
     std::optional<Seconds> d = parse_duration(v.Scalar());
@@ -359,6 +405,9 @@ class Reader {
  private:
   std::string source_;
   std::vector<Problem> problems_;
+  // The value read_map is handing to a field right now, and its key's line.
+  YAML::Node value_;
+  int value_key_line_ = 0;
 };
 
 void read_server(Reader& r, const YAML::Node& node, ServerConfig& c) {
@@ -831,13 +880,258 @@ void read_clients(Reader& r, const YAML::Node& v, std::vector<IntrospectionClien
   }
 }
 
-std::string resolve_storage_path(const std::string& path, const std::string& source) {
-  if (path == ":memory:" || path.starts_with("file:")) return path;
+// Relative paths in the file mean "next to the config file", so the server
+// finds the same files whatever directory it is started from.
+std::string resolve_path(const std::string& path, const std::string& source) {
   std::filesystem::path p(path);
   if (p.is_absolute()) return path;
   std::filesystem::path dir = std::filesystem::path(source).parent_path();
   if (dir.empty()) return path;
   return (dir / p).string();
+}
+
+std::string resolve_storage_path(const std::string& path, const std::string& source) {
+  if (path == ":memory:" || path.starts_with("file:")) return path;
+  return resolve_path(path, source);
+}
+
+// Where factors.recovery_codes.reaches was written (0: not written, so the
+// default applies and a missing default level is not an error).
+struct ReachSpec {
+  int line = 0;
+};
+
+void read_factors(Reader& r, const YAML::Node& node, FactorsConfig& c, ReachSpec& reach) {
+  r.read_map(
+      node, "factors",
+      {
+          {"totp",
+           [&](const YAML::Node& t, const std::string& where) {
+             TotpConfig& totp = c.totp;
+             r.read_map(
+                 t, where,
+                 {
+                     {"algorithm",
+                      [&](const YAML::Node& v, const std::string& n) {
+                        std::string s;
+                        r.read_string(v, n, s);
+                        if (s.empty()) return;
+                        // RFC 6238 §1.2 allows HMAC-SHA-1, -256 and -512; the
+                        // otpauth URI spells them this way.
+                        if (s != "SHA1" && s != "SHA256" && s != "SHA512") {
+                          r.error(v, n,
+                                  "must be SHA1, SHA256 or SHA512 (got " + in_quotes(s) + ")");
+                          return;
+                        }
+                        totp.algorithm = s;
+                      }},
+                     {"digits",
+                      [&](const YAML::Node& v, const std::string& n) {
+                        r.read_int(v, n, totp.digits, 6, 8);
+                      }},
+                     {"period",
+                      [&](const YAML::Node& v, const std::string& n) {
+                        Seconds d = 0;
+                        if (!r.read_duration(v, n, d, 0)) return;
+                        // Shorter steps are hard to type in time; longer ones
+                        // keep a code valid for minutes.
+                        if (d < 15 || d > 120) {
+                          r.error(v, n, "must be between 15s and 120s (got " + v.Scalar() + ")");
+                          return;
+                        }
+                        totp.period = d;
+                      }},
+                     {"issuer",
+                      [&](const YAML::Node& v, const std::string& n) {
+                        std::string s;
+                        r.read_string(v, n, s);
+                        if (s.empty()) return;
+                        // Key URI format: apps split the label "issuer:account"
+                        // at the colon, even a percent-encoded one.
+                        if (s.find(':') != std::string::npos) {
+                          r.error(v, n,
+                                  "must not contain ':' (authenticator apps split the label "
+                                  "at it)");
+                          return;
+                        }
+                        if (!is_header_text(s)) {
+                          r.error(v, n, "must be plain ASCII text without quotes or backslashes");
+                          return;
+                        }
+                        totp.issuer = s;
+                      }},
+                 });
+           }},
+          {"recovery_codes",
+           [&](const YAML::Node& rc, const std::string& where) {
+             r.read_map(
+                 rc, where,
+                 {
+                     {"count",
+                      [&](const YAML::Node& v, const std::string& n) {
+                        r.read_int(v, n, c.recovery_code_count, 5, 20);
+                      }},
+                     {"reaches",
+                      [&](const YAML::Node& v, const std::string& n) {
+                        if (!r.expect_scalar(v, n, "a level name, or none")) return;
+                        const std::string& s = v.Scalar();
+                        reach.line = line_of(v);
+                        c.recovery_codes_reach = s == "none" ? "" : s;
+                      }},
+                 });
+           }},
+      });
+}
+
+void read_secrets(Reader& r, const YAML::Node& node, SecretsConfig& c) {
+  std::optional<YAML::Node> old_node;
+  r.read_map(node, "secrets",
+             {
+                 {"key_file",
+                  [&](const YAML::Node& v, const std::string& n) {
+                    r.read_string(v, n, c.key_file);
+                  }},
+                 {"old_key_files",
+                  [&](const YAML::Node& v, const std::string& n) {
+                    if (r.read_string_list(v, n, c.old_key_files)) old_node.emplace(v);
+                  }},
+             });
+  if (!old_node) return;
+  // A key listed twice, or the current key listed as old, is almost always a
+  // rotation edited halfway; say so instead of loading it twice.
+  std::set<std::string> seen = {
+      std::filesystem::path(resolve_path(c.key_file, r.source())).lexically_normal().string()};
+  for (size_t i = 0; i < c.old_key_files.size(); ++i) {
+    const std::string& f = c.old_key_files[i];
+    const std::string resolved =
+        std::filesystem::path(resolve_path(f, r.source())).lexically_normal().string();
+    if (!seen.insert(resolved).second) {
+      r.error((*old_node)[i], "secrets.old_key_files[" + std::to_string(i) + "]",
+              in_quotes(f) + " is already the key_file or listed before");
+    }
+  }
+}
+
+void read_step_up(Reader& r, const YAML::Node& node, StepUpConfig& c) {
+  r.read_map(node, "step_up",
+             {
+                 {"challenge_ttl",
+                  [&](const YAML::Node& v, const std::string& n) {
+                    r.read_duration(v, n, c.challenge_ttl, 1);
+                  }},
+                 {"enrollment_max_age",
+                  [&](const YAML::Node& v, const std::string& n) {
+                    r.read_duration(v, n, c.enrollment_max_age, 1);
+                  }},
+                 {"revoke_other_sessions_on_factor_change",
+                  [&](const YAML::Node& v, const std::string& n) {
+                    r.read_bool(v, n, c.revoke_other_sessions_on_factor_change);
+                  }},
+             });
+}
+
+void read_lockout(Reader& r, const YAML::Node& node, LockoutConfig& c) {
+  int base_line = line_of(node);
+  r.read_map(node, "lockout",
+             {
+                 {"max_failures",
+                  [&](const YAML::Node& v, const std::string& n) {
+                    r.read_int(v, n, c.max_failures, 1, 100);
+                  }},
+                 {"base_delay",
+                  [&](const YAML::Node& v, const std::string& n) {
+                    base_line = line_of(v);
+                    r.read_duration(v, n, c.base_delay, 1);
+                  }},
+                 {"max_delay",
+                  [&](const YAML::Node& v, const std::string& n) {
+                    r.read_duration(v, n, c.max_delay, 1);
+                  }},
+             });
+  if (c.base_delay > c.max_delay) {
+    r.error(base_line, "lockout.base_delay: must not be longer than max_delay (" +
+                           std::to_string(c.max_delay) + "s)");
+  }
+}
+
+void read_rate_limit(Reader& r, const YAML::Node& node, const std::string& where,
+                     RateLimitConfig& c) {
+  r.read_map(node, where,
+             {
+                 {"per_second",
+                  [&](const YAML::Node& v, const std::string& n) {
+                    r.read_number(v, n, c.per_second, 0, 1e6);
+                  }},
+                 {"burst",
+                  [&](const YAML::Node& v, const std::string& n) {
+                    r.read_int(v, n, c.burst, 1, 1000000);
+                  }},
+             });
+}
+
+void read_rate_limits(Reader& r, const YAML::Node& node, RateLimitsConfig& c) {
+  r.read_map(node, "rate_limits",
+             {
+                 {"login",
+                  [&](const YAML::Node& v, const std::string& n) {
+                    read_rate_limit(r, v, n, c.login);
+                  }},
+                 {"verify",
+                  [&](const YAML::Node& v, const std::string& n) {
+                    read_rate_limit(r, v, n, c.verify);
+                  }},
+             });
+}
+
+// Gives recovery codes their level: the base level's first method set plus
+// "rc" is appended to the level they reach, so "password, then a recovery
+// code" reaches it like "password, then TOTP" does. Runs after levels and
+// base_level are known.
+void apply_recovery_reach(Reader& r, const ReachSpec& reach, Config& cfg) {
+  std::string& name = cfg.factors.recovery_codes_reach;
+  if (name.empty() || cfg.levels.size() == 0) return;
+  std::optional<core::LevelIndex> idx = cfg.levels.find(name);
+  if (!idx) {
+    if (reach.line == 0) {
+      name.clear();  // the default names a level this file does not have
+      return;
+    }
+    std::vector<std::string> names;
+    for (const core::Level& l : cfg.levels.levels()) names.push_back(l.name);
+    r.error(reach.line, "factors.recovery_codes.reaches: unknown level " + in_quotes(name) +
+                            " (levels: " + join(names) + ", or none)");
+    return;
+  }
+  std::optional<core::LevelIndex> base =
+      cfg.base_level.empty() ? std::nullopt : cfg.levels.find(cfg.base_level);
+  if (!base) return;  // base_level was reported
+  if (*idx <= *base) {
+    if (reach.line == 0) {
+      name.clear();
+      return;
+    }
+    r.error(reach.line, "factors.recovery_codes.reaches: level " + in_quotes(name) +
+                            " is already held after sign-in; name a higher level, or none");
+    return;
+  }
+  name = cfg.levels.at(*idx).name;
+  const core::Level& base_level = cfg.levels.at(*base);
+  if (base_level.reached_by.empty()) return;
+  std::vector<std::string> set = base_level.reached_by.front();
+  if (std::find(set.begin(), set.end(), "rc") == set.end()) set.push_back("rc");
+  auto as_set = [](std::vector<std::string> v) {
+    std::sort(v.begin(), v.end());
+    v.erase(std::unique(v.begin(), v.end()), v.end());
+    return v;
+  };
+  std::vector<core::Level> levels = cfg.levels.levels();
+  std::vector<std::vector<std::string>>& reached_by = levels[static_cast<size_t>(*idx)].reached_by;
+  const std::vector<std::string> wanted = as_set(set);
+  for (const std::vector<std::string>& existing : reached_by) {
+    if (as_set(existing) == wanted) return;  // written out by hand already
+  }
+  reached_by.push_back(std::move(set));
+  cfg.levels = core::LevelTable(std::move(levels));
 }
 
 Config parse_root(Reader& r, const YAML::Node& root, const std::string& source_name) {
@@ -850,6 +1144,7 @@ Config parse_root(Reader& r, const YAML::Node& root, const std::string& source_n
   // Copy-constructed once (never assigned: YAML::Node assignment writes into
   // the document instead of rebinding).
   std::optional<YAML::Node> levels_opt, base_opt, rules_opt, default_opt;
+  ReachSpec reach;
   r.read_map(
       root, "",
       {
@@ -877,6 +1172,20 @@ Config parse_root(Reader& r, const YAML::Node& root, const std::string& source_n
           {"introspection_clients",
            [&](const YAML::Node& v, const std::string&) {
              read_clients(r, v, cfg.introspection_clients);
+           }},
+          {"factors",
+           [&](const YAML::Node& v, const std::string&) {
+             read_factors(r, v, cfg.factors, reach);
+           }},
+          {"secrets",
+           [&](const YAML::Node& v, const std::string&) { read_secrets(r, v, cfg.secrets); }},
+          {"step_up",
+           [&](const YAML::Node& v, const std::string&) { read_step_up(r, v, cfg.step_up); }},
+          {"lockout",
+           [&](const YAML::Node& v, const std::string&) { read_lockout(r, v, cfg.lockout); }},
+          {"rate_limits",
+           [&](const YAML::Node& v, const std::string&) {
+             read_rate_limits(r, v, cfg.rate_limits);
            }},
       });
   const YAML::Node levels_node = levels_opt ? *levels_opt : YAML::Node(YAML::NodeType::Null);
@@ -910,6 +1219,9 @@ Config parse_root(Reader& r, const YAML::Node& root, const std::string& source_n
     cfg.base_level = cfg.levels.at(0).name;
   }
 
+  // Once levels and base_level are final; rules only name levels by index.
+  apply_recovery_reach(r, reach, cfg);
+
   std::vector<core::RuleSpec> rules;
   if (rules_node.IsDefined() && !rules_node.IsNull()) {
     if (!rules_node.IsSequence()) {
@@ -932,6 +1244,8 @@ Config parse_root(Reader& r, const YAML::Node& root, const std::string& source_n
 
   if (cfg.tokens.issuer.empty()) cfg.tokens.issuer = cfg.server.public_url;
   cfg.storage.path = resolve_storage_path(cfg.storage.path, source_name);
+  cfg.secrets.key_file = resolve_path(cfg.secrets.key_file, source_name);
+  for (std::string& f : cfg.secrets.old_key_files) f = resolve_path(f, source_name);
 
   if (r.failed()) r.throw_all();
   try {

@@ -9,6 +9,7 @@
 #include "crypto/hash.h"
 #include "http/cookie.h"
 #include "http/messages.h"
+#include "http/pages.h"
 
 namespace stepup::http {
 
@@ -92,6 +93,9 @@ class Api {
     if (path == "/healthz") return respond(json_response(req, bhttp::status::ok, R"({"status":"ok"})"));
     if (path == "/readyz") return respond(readyz(req));
     if (path == "/metrics") return respond(metrics(req));
+    if (get) {
+      if (auto page = hosted_page(req)) return respond(std::move(*page));
+    }
     return respond(error_response(req, 404, "not_found", "No such endpoint"));
   }
 

@@ -69,6 +69,7 @@ void Enrollment::after_change(const Authenticated& who, std::string_view event,
                 details);
   if (cfg_.step_up.revoke_other_sessions_on_factor_change) {
     auto n = store_.revoke_user_sessions(who.session.user_id, who.session.public_id, now);
+    sessions_.invalidate_caches();
     if (n && *n > 0) {
       json::object d{{"revoked_sessions", *n}, {"because", event}};
       audit_.record(now, "session.revoked",

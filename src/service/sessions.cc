@@ -1,6 +1,7 @@
 #include "service/sessions.h"
 
 #include <algorithm>
+#include <unordered_map>
 
 #include <boost/json.hpp>
 
@@ -15,6 +16,41 @@ namespace {
 constexpr core::Seconds kTouchEvery = 60;  // idle-timeout refresh granularity
 constexpr std::size_t kSessionIdBytes = 32;  // 256 bits
 constexpr std::size_t kRefreshBytes = 32;
+constexpr std::size_t kCacheEntries = 8192;  // per I/O thread, per kind
+
+// Per-thread caches for the hot path: no lock is shared between threads.
+// A cached verdict is only ever a shortcut for work whose inputs cannot
+// change without an epoch bump (revocation, rotation) or the TTL passing;
+// level, elevation and max_age are still computed from `now` every time.
+struct CachedSession {
+  store::Session session;
+  core::UnixTime fetched_at = 0;
+};
+struct CachedToken {
+  AccessClaims claims;
+};
+struct ThreadCache {
+  const void* owner = nullptr;
+  std::uint64_t epoch = 0;
+  std::unordered_map<std::string, CachedSession> by_cookie;     // cookie value -> session
+  std::unordered_map<std::string, CachedSession> by_public_id;  // sid -> session
+  std::unordered_map<std::string, CachedToken> tokens;          // token -> verified claims
+
+  void sync(const void* who, std::uint64_t current) {
+    if (owner != who || epoch != current) {
+      owner = who;
+      epoch = current;
+      by_cookie.clear();
+      by_public_id.clear();
+      tokens.clear();
+    }
+  }
+  template <class Map>
+  static void bound(Map& m) {
+    if (m.size() >= kCacheEntries) m.clear();  // crude but O(1) amortised and allocation-light
+  }
+};
+thread_local ThreadCache tl_cache;
 
 }  // namespace
 
@@ -102,51 +138,90 @@ Result<Authenticated> Sessions::from_cookie(std::string_view cookie_value) {
     return fail(ErrorCode::kInvalidToken, "No valid session");
   }
   const auto now = clock_.now();
-  auto s = store_.find_session(crypto::sha256_hex(cookie_value));
-  if (!s) {
-    if (s.error() == store::StoreError::kNotFound) {
-      return fail(ErrorCode::kInvalidToken, "No valid session");
+  auto& cache = tl_cache;
+  cache.sync(this, epoch_.load(std::memory_order_acquire));
+  store::Session sess;
+  auto hit = cache.by_cookie.find(std::string(cookie_value));
+  if (hit != cache.by_cookie.end() && now - hit->second.fetched_at < kCacheTtl) {
+    sess = hit->second.session;
+  } else {
+    auto s = store_.find_session(crypto::sha256_hex(cookie_value));
+    if (!s) {
+      if (s.error() == store::StoreError::kNotFound) {
+        return fail(ErrorCode::kInvalidToken, "No valid session");
+      }
+      return fail(ErrorCode::kUnavailable, "The session store is unavailable");
     }
-    return fail(ErrorCode::kUnavailable, "The session store is unavailable");
+    sess = std::move(*s);
+    ThreadCache::bound(cache.by_cookie);
+    cache.by_cookie[std::string(cookie_value)] = CachedSession{sess, now};
   }
-  auto a = check_live(std::move(*s), Authenticated::Via::kCookie, now);
+  auto a = check_live(std::move(sess), Authenticated::Via::kCookie, now);
   if (!a) return a;
-  auto& sess = a->session;
-  if (now - sess.last_seen_at >= kTouchEvery) {
-    sess.last_seen_at = now;
-    sess.idle_expires_at = std::min(now + cfg_.sessions.idle_timeout, sess.expires_at);
-    (void)store_.touch_session(sess.public_id, sess.last_seen_at, sess.idle_expires_at);
+  auto& live = a->session;
+  if (now - live.last_seen_at >= kTouchEvery) {
+    live.last_seen_at = now;
+    live.idle_expires_at = std::min(now + cfg_.sessions.idle_timeout, live.expires_at);
+    (void)store_.touch_session(live.public_id, live.last_seen_at, live.idle_expires_at);
+    if (auto it = cache.by_cookie.find(std::string(cookie_value)); it != cache.by_cookie.end()) {
+      it->second.session.last_seen_at = live.last_seen_at;
+      it->second.session.idle_expires_at = live.idle_expires_at;
+    }
   }
-  held_levels(cfg_.levels, sess.methods, now, *a);
+  held_levels(cfg_.levels, live.methods, now, *a);
   return a;
 }
 
 Result<Authenticated> Sessions::from_bearer(std::string_view token) {
   const auto now = clock_.now();
-  auto claims = verifier_->verify(token, now);
-  if (!claims) {
-    return fail(ErrorCode::kInvalidToken,
-                std::string("The access token is not valid: ") + to_string(claims.error()));
-  }
-  auto s = store_.find_session_by_public_id(claims->sid);
-  if (!s) {
-    if (s.error() == store::StoreError::kNotFound) {
-      return fail(ErrorCode::kInvalidToken, "The token's session does not exist");
+  auto& cache = tl_cache;
+  cache.sync(this, epoch_.load(std::memory_order_acquire));
+  AccessClaims claims;
+  auto hit = cache.tokens.find(std::string(token));
+  if (hit != cache.tokens.end()) {
+    // Signature and static claims were verified; time still moves.
+    if (hit->second.claims.exp <= now - cfg_.tokens.clock_skew) {
+      cache.tokens.erase(hit);
+      return fail(ErrorCode::kInvalidToken, "The access token is not valid: expired");
     }
-    return fail(ErrorCode::kUnavailable, "The session store is unavailable");
+    claims = hit->second.claims;
+  } else {
+    auto verified = verifier_->verify(token, now);
+    if (!verified) {
+      return fail(ErrorCode::kInvalidToken,
+                  std::string("The access token is not valid: ") + to_string(verified.error()));
+    }
+    claims = std::move(*verified);
+    ThreadCache::bound(cache.tokens);
+    cache.tokens.emplace(std::string(token), CachedToken{claims});
   }
-  auto a = check_live(std::move(*s), Authenticated::Via::kBearer, now);
+  store::Session sess;
+  auto sh = cache.by_public_id.find(claims.sid);
+  if (sh != cache.by_public_id.end() && now - sh->second.fetched_at < kCacheTtl) {
+    sess = sh->second.session;
+  } else {
+    auto s = store_.find_session_by_public_id(claims.sid);
+    if (!s) {
+      if (s.error() == store::StoreError::kNotFound) {
+        return fail(ErrorCode::kInvalidToken, "The token's session does not exist");
+      }
+      return fail(ErrorCode::kUnavailable, "The session store is unavailable");
+    }
+    sess = std::move(*s);
+    ThreadCache::bound(cache.by_public_id);
+    cache.by_public_id[claims.sid] = CachedSession{sess, now};
+  }
+  auto a = check_live(std::move(sess), Authenticated::Via::kBearer, now);
   if (!a) return a;
   // A bearer token asserts exactly its acr, from auth_time, until its exp.
-  auto level = cfg_.levels.find(claims->acr);
+  auto level = cfg_.levels.find(claims.acr);
   if (!level) return fail(ErrorCode::kInvalidToken, "The token's acr is not a known level");
   a->held.clear();
-  // The token's level implies every lower level for the same window.
-  a->held.push_back(core::Attainment{*level, claims->auth_time, claims->exp});
-  a->acr = claims->acr;
-  a->amr = claims->amr;
-  a->auth_time = claims->auth_time;
-  a->claims = std::move(*claims);
+  a->held.push_back(core::Attainment{*level, claims.auth_time, claims.exp});
+  a->acr = claims.acr;
+  a->amr = claims.amr;
+  a->auth_time = claims.auth_time;
+  a->claims = std::move(claims);
   return a;
 }
 
@@ -285,6 +360,7 @@ Result<void> Sessions::revoke(const store::Session& s, std::string_view event,
     return fail(ErrorCode::kUnavailable, "cannot revoke the session");
   }
   (void)store_.revoke_refresh_family(s.public_id);
+  invalidate_caches();
   audit_.record(now, event, AuditContext{s.subject, s.public_id, client.ip, client.user_agent});
   return {};
 }
@@ -294,6 +370,7 @@ Result<std::string> Sessions::rotate_id(const store::Session& s) {
   if (!store_.rotate_session_id(s.public_id, crypto::sha256_hex(fresh))) {
     return fail(ErrorCode::kUnavailable, "cannot rotate the session id");
   }
+  invalidate_caches();
   return fresh;
 }
 

@@ -9,6 +9,7 @@
 //
 // Thread-safe: all state lives in the store; the key ring is immutable.
 #pragma once
+#include <atomic>
 #include <memory>
 #include <optional>
 #include <string>
@@ -99,6 +100,13 @@ class Sessions {
 
   Result<std::vector<store::Session>> live_sessions_of(std::int64_t user_id);
 
+  // Drops every node-local cached session and token verdict (all threads, on
+  // their next use). Called on revocation, id rotation and factor changes so
+  // they take effect at once on this node; other nodes (and the CLI) are seen
+  // within kCacheTtl.
+  void invalidate_caches() { epoch_.fetch_add(1, std::memory_order_release); }
+  static constexpr core::Seconds kCacheTtl = 1;
+
   const KeyRing& keys() const { return *keys_; }
   const TokenVerifier& verifier() const { return *verifier_; }
   const config::Config& config() const { return cfg_; }
@@ -119,6 +127,7 @@ class Sessions {
   std::shared_ptr<const KeyRing> keys_;
   std::unique_ptr<TokenVerifier> verifier_;
   Audit& audit_;
+  std::atomic<std::uint64_t> epoch_{1};
 };
 
 }  // namespace stepup::service

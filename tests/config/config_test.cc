@@ -188,7 +188,10 @@ TEST(ParseConfig, EmptyFileGivesDefaults) {
     EXPECT_EQ(c.levels.at(0).name, "aal1");
     EXPECT_EQ(c.levels.at(0).elevation, std::nullopt);
     EXPECT_EQ(c.levels.at(1).name, "aal2");
-    EXPECT_EQ(c.levels.at(1).reached_by.size(), 3u);
+    // The three second-factor sets, then recovery codes (factors.recovery_codes.reaches).
+    EXPECT_EQ(c.levels.at(1).reached_by, (std::vector<std::vector<std::string>>{
+                                             {"pwd", "otp"}, {"pwd", "hwk"}, {"pwd", "swk"},
+                                             {"pwd", "rc"}}));
     EXPECT_EQ(c.levels.at(1).elevation, 900);
     EXPECT_EQ(c.levels.at(2).name, "aal3");
     EXPECT_EQ(c.levels.at(2).elevation, 300);
@@ -246,6 +249,26 @@ TEST(ParseConfig, ExampleFileParsesAndShowsTheDefaults) {
   EXPECT_EQ(c.policy.rules().size(), 5u);
   EXPECT_TRUE(std::filesystem::path(c.storage.path).is_absolute() ||
               c.storage.path.find('/') != std::string::npos);
+  // The step-up sections.
+  EXPECT_EQ(c.factors.totp.algorithm, d.factors.totp.algorithm);
+  EXPECT_EQ(c.factors.totp.digits, d.factors.totp.digits);
+  EXPECT_EQ(c.factors.totp.period, d.factors.totp.period);
+  EXPECT_EQ(c.factors.totp.issuer, d.factors.totp.issuer);
+  EXPECT_EQ(c.factors.recovery_code_count, d.factors.recovery_code_count);
+  EXPECT_EQ(c.factors.recovery_codes_reach, d.factors.recovery_codes_reach);
+  EXPECT_EQ(c.secrets.key_file, (example.parent_path() / d.secrets.key_file).string());
+  EXPECT_EQ(c.secrets.old_key_files, d.secrets.old_key_files);
+  EXPECT_EQ(c.step_up.challenge_ttl, d.step_up.challenge_ttl);
+  EXPECT_EQ(c.step_up.enrollment_max_age, d.step_up.enrollment_max_age);
+  EXPECT_EQ(c.step_up.revoke_other_sessions_on_factor_change,
+            d.step_up.revoke_other_sessions_on_factor_change);
+  EXPECT_EQ(c.lockout.max_failures, d.lockout.max_failures);
+  EXPECT_EQ(c.lockout.base_delay, d.lockout.base_delay);
+  EXPECT_EQ(c.lockout.max_delay, d.lockout.max_delay);
+  EXPECT_EQ(c.rate_limits.login.per_second, d.rate_limits.login.per_second);
+  EXPECT_EQ(c.rate_limits.login.burst, d.rate_limits.login.burst);
+  EXPECT_EQ(c.rate_limits.verify.per_second, d.rate_limits.verify.per_second);
+  EXPECT_EQ(c.rate_limits.verify.burst, d.rate_limits.verify.burst);
 }
 
 TEST(ParseConfig, StoragePathResolution) {
@@ -327,7 +350,8 @@ INSTANTIATE_TEST_SUITE_P(
         ErrorRow{"unknown top-level key", "server: {}\nlevls: {}\n",
                  "test.yaml:2: unknown key \"levls\" at the top level (allowed: server, log, "
                  "storage, tokens, sessions, cookie, passwords, levels, base_level, rules, "
-                 "default, return_to_origins, introspection_clients)"},
+                 "default, return_to_origins, introspection_clients, factors, secrets, step_up, "
+                 "lockout, rate_limits)"},
         ErrorRow{"unknown key in server", "server:\n  listen: \"a:1\"\n  listn: \"b:2\"\n",
                  "test.yaml:3: unknown key \"listn\" in server (allowed: listen, public_url, "
                  "io_threads, max_body_bytes, read_timeout, idle_timeout, drain_timeout, "

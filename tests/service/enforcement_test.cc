@@ -1,0 +1,221 @@
+// Enforcement: the per-request decision with a cookie or a bearer token,
+// table-driven over the rules of testenv::default_sections(); freshness
+// (max_age) to the second after a step-up; elevation lapse at exactly
+// reached_at + elevation.
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "service/service_env.h"
+
+namespace stepup::service {
+namespace {
+
+using core::Verdict;
+using testenv::kClient;
+using testenv::kT0;
+
+enum class Cred { kNone, kGarbageBearer, kCookieAal1, kBearerAal1, kCookieAal2, kBearerAal2 };
+
+const char* cred_name(Cred c) {
+  switch (c) {
+    case Cred::kNone: return "none";
+    case Cred::kGarbageBearer: return "garbage_bearer";
+    case Cred::kCookieAal1: return "cookie_aal1";
+    case Cred::kBearerAal1: return "bearer_aal1";
+    case Cred::kCookieAal2: return "cookie_aal2";
+    case Cred::kBearerAal2: return "bearer_aal2";
+  }
+  return "?";
+}
+
+class EnforcementTest : public testenv::ServiceEnv {
+ protected:
+  // alice: one plain session, one stepped up to aal2 (at kT0).
+  void make_sessions() {
+    auto u = add_user("alice");
+    secret_ = enroll_totp(u).second;
+    plain_ = sign_in(u);
+    auto s = sign_in(u);
+    up_ = step_up_totp(s.cookie_value, secret_);
+  }
+
+  Credential cred(Cred c) {
+    switch (c) {
+      case Cred::kNone: return {};
+      case Cred::kGarbageBearer: return Credential{"not.a.jwt", ""};
+      case Cred::kCookieAal1: return Credential{"", plain_.cookie_value};
+      case Cred::kBearerAal1: return Credential{plain_.tokens.access_token, ""};
+      case Cred::kCookieAal2: return Credential{"", up_.cookie_value};
+      case Cred::kBearerAal2: return Credential{up_.tokens.access_token, ""};
+    }
+    return {};
+  }
+
+  Verdict verdict(std::string_view method, std::string_view path, Cred c) {
+    auto v = rt().enforcement().decide(core::RequestFacts{method, "app.example.com", path}, cred(c));
+    EXPECT_TRUE(v.has_value());
+    return v ? v->decision.verdict : Verdict::kDeny;
+  }
+
+  std::string secret_;
+  NewSession plain_;
+  StepUpResult up_;
+};
+
+struct DecideCase {
+  const char* path;
+  Cred cred;
+  Verdict expected;
+  std::optional<core::Seconds> max_age;  // for kStepUp
+  const char* required_acr;              // for kStepUp
+};
+
+TEST_F(EnforcementTest, DecisionTable) {
+  make_sessions();
+  const std::vector<DecideCase> cases = {
+      // public: anyone
+      {"/public/x", Cred::kNone, Verdict::kAllow, {}, ""},
+      {"/public/x", Cred::kGarbageBearer, Verdict::kAllow, {}, ""},
+      {"/public/x", Cred::kCookieAal1, Verdict::kAllow, {}, ""},
+      // deny: everyone, however strong
+      {"/blocked/x", Cred::kNone, Verdict::kDeny, {}, ""},
+      {"/blocked/x", Cred::kCookieAal2, Verdict::kDeny, {}, ""},
+      {"/blocked/x", Cred::kBearerAal2, Verdict::kDeny, {}, ""},
+      // no rule matches: the default (deny)
+      {"/elsewhere", Cred::kCookieAal2, Verdict::kDeny, {}, ""},
+      // aal1
+      {"/app/x", Cred::kNone, Verdict::kLogin, {}, ""},
+      {"/app/x", Cred::kGarbageBearer, Verdict::kLogin, {}, ""},
+      {"/app/x", Cred::kCookieAal1, Verdict::kAllow, {}, ""},
+      {"/app/x", Cred::kBearerAal1, Verdict::kAllow, {}, ""},
+      {"/app/x", Cred::kCookieAal2, Verdict::kAllow, {}, ""},
+      {"/app/x", Cred::kBearerAal2, Verdict::kAllow, {}, ""},
+      // aal2, no freshness
+      {"/pay/x", Cred::kNone, Verdict::kLogin, {}, ""},
+      {"/pay/x", Cred::kCookieAal1, Verdict::kStepUp, {}, "aal2"},
+      {"/pay/x", Cred::kBearerAal1, Verdict::kStepUp, {}, "aal2"},
+      {"/pay/x", Cred::kCookieAal2, Verdict::kAllow, {}, ""},
+      {"/pay/x", Cred::kBearerAal2, Verdict::kAllow, {}, ""},
+      // aal2 within 5 minutes
+      {"/admin/x", Cred::kCookieAal1, Verdict::kStepUp, 300, "aal2"},
+      {"/admin/x", Cred::kBearerAal1, Verdict::kStepUp, 300, "aal2"},
+      {"/admin/x", Cred::kCookieAal2, Verdict::kAllow, {}, ""},
+      {"/admin/x", Cred::kBearerAal2, Verdict::kAllow, {}, ""},
+      // aal3: TOTP cannot reach it
+      {"/top/x", Cred::kCookieAal2, Verdict::kStepUp, {}, "aal3"},
+      {"/top/x", Cred::kBearerAal2, Verdict::kStepUp, {}, "aal3"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(std::string(c.path) + " with " + cred_name(c.cred));
+    auto v = rt().enforcement().decide(core::RequestFacts{"GET", "app.example.com", c.path},
+                                       cred(c.cred));
+    ASSERT_TRUE(v.has_value()) << testenv::code_name(v.error());
+    EXPECT_EQ(core::to_string(v->decision.verdict), core::to_string(c.expected));
+    if (c.expected == Verdict::kStepUp) {
+      EXPECT_EQ(rt().config().levels.at(v->decision.required_level).acr, c.required_acr);
+      EXPECT_EQ(v->decision.max_age, c.max_age);
+      ASSERT_TRUE(v->who.has_value());
+      EXPECT_EQ(v->who->session.subject, "alice");
+    }
+    if (c.expected == Verdict::kAllow && c.cred != Cred::kNone &&
+        c.cred != Cred::kGarbageBearer && std::string(c.path) != "/public/x") {
+      ASSERT_TRUE(v->who.has_value());
+      EXPECT_EQ(v->who->session.subject, "alice");
+      const bool bearer = c.cred == Cred::kBearerAal1 || c.cred == Cred::kBearerAal2;
+      EXPECT_EQ(v->who->via, bearer ? Authenticated::Via::kBearer : Authenticated::Via::kCookie);
+    }
+    if (c.expected == Verdict::kLogin) {
+      EXPECT_FALSE(v->who.has_value());
+      EXPECT_FALSE(v->login_reason.empty());
+    }
+    if (c.expected == Verdict::kDeny && std::string(c.path) == "/blocked/x") {
+      EXPECT_EQ(v->decision.reason, "This area is closed");
+    }
+  }
+}
+
+TEST_F(EnforcementTest, RevokedSessionMeansLogin) {
+  make_sessions();
+  ASSERT_EQ(verdict("GET", "/app/x", Cred::kCookieAal2), Verdict::kAllow);
+  ASSERT_EQ(verdict("GET", "/app/x", Cred::kBearerAal2), Verdict::kAllow);
+  ASSERT_TRUE(rt().sessions().revoke(up_.session, "logout", kClient).has_value());
+  EXPECT_EQ(verdict("GET", "/app/x", Cred::kCookieAal2), Verdict::kLogin);
+  EXPECT_EQ(verdict("GET", "/app/x", Cred::kBearerAal2), Verdict::kLogin);
+  EXPECT_EQ(verdict("GET", "/app/x", Cred::kCookieAal1), Verdict::kAllow);
+}
+
+TEST_F(EnforcementTest, AuthenticateWithoutCredentialIsInvalidToken) {
+  make_sessions();
+  auto a = rt().enforcement().authenticate(Credential{});
+  ASSERT_FALSE(a.has_value());
+  EXPECT_EQ(a.error().code, ErrorCode::kInvalidToken);
+  auto b = rt().enforcement().authenticate(cred(Cred::kBearerAal2));
+  ASSERT_TRUE(b.has_value());
+  EXPECT_EQ(b->acr, "aal2");
+}
+
+// After a step-up at t, a rule with max_age 300 passes at t+300 and asks for
+// a fresh step-up at t+301, with a cookie and with the token the step-up gave.
+TEST_F(EnforcementTest, FreshnessToTheSecond) {
+  make_sessions();
+  const core::UnixTime t = kT0;
+  for (Cred c : {Cred::kCookieAal2, Cred::kBearerAal2}) {
+    SCOPED_TRACE(cred_name(c));
+    clock().set(t + 300);
+    EXPECT_EQ(verdict("GET", "/admin/x", c), Verdict::kAllow);
+    clock().set(t + 301);
+    auto v = rt().enforcement().decide(core::RequestFacts{"GET", "", "/admin/x"}, cred(c));
+    ASSERT_TRUE(v.has_value());
+    EXPECT_EQ(v->decision.verdict, Verdict::kStepUp);
+    EXPECT_EQ(v->decision.max_age, 300);
+    EXPECT_EQ(v->decision.reason, "This resource needs a more recent authentication");
+    // The level itself is still held: the non-fresh aal2 rule passes.
+    EXPECT_EQ(verdict("GET", "/pay/x", c), Verdict::kAllow);
+  }
+}
+
+// Freshness counts from the step-up, not from sign-in: a session signed in
+// long ago that stepped up just now passes the max_age rule.
+TEST_F(EnforcementTest, FreshnessCountsFromTheStepUpNotSignIn) {
+  auto u = add_user("alice");
+  auto secret = enroll_totp(u).second;
+  auto s = sign_in(u);
+  clock().set(kT0 + 25 * 60);
+  ASSERT_TRUE(rt().sessions().from_cookie(s.cookie_value).has_value());  // not idle
+  auto up = step_up_totp(s.cookie_value, secret);
+  clock().advance(299);
+  auto v = rt().enforcement().decide(core::RequestFacts{"GET", "", "/admin/x"},
+                                     Credential{"", up.cookie_value});
+  ASSERT_TRUE(v.has_value());
+  EXPECT_EQ(v->decision.verdict, Verdict::kAllow);
+}
+
+// aal2 elevation 2m, access_ttl 10m: the level lapses at exactly
+// reached_at + 120 for the cookie and for the bearer token (exp capped).
+TEST_F(EnforcementTest, ElevationLapsesAtExactlyReachedAtPlusElevation) {
+  start({{"levels",
+          "{ aal1: { reached_by: [[pwd]] }, aal2: { reached_by: [[pwd, otp]], elevation: 2m } }"},
+         {"rules", R"([ { path: "/pay/**", level: aal2 }, { path: "/app/**", level: aal1 } ])"}});
+  make_sessions();
+  const core::UnixTime t = kT0;
+  struct Step {
+    core::Seconds at;
+    Verdict pay;
+  };
+  for (Cred c : {Cred::kCookieAal2, Cred::kBearerAal2}) {
+    for (Step st : {Step{0, Verdict::kAllow}, Step{119, Verdict::kAllow},
+                    Step{120, Verdict::kStepUp}, Step{121, Verdict::kStepUp}}) {
+      SCOPED_TRACE(std::string(cred_name(c)) + " at +" + std::to_string(st.at));
+      clock().set(t + st.at);
+      EXPECT_EQ(core::to_string(verdict("GET", "/pay/x", c)), core::to_string(st.pay));
+    }
+  }
+  // The cookie still holds the base level after the lapse.
+  clock().set(t + 120);
+  EXPECT_EQ(verdict("GET", "/app/x", Cred::kCookieAal2), Verdict::kAllow);
+}
+
+}  // namespace
+}  // namespace stepup::service
