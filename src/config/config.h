@@ -123,6 +123,14 @@ struct RateLimitsConfig {
   RateLimitConfig verify{2, 10};
 };
 
+struct WebAuthnConfig {
+  std::string rp_id;                      // default: host of server.public_url
+  std::string rp_name = "stepup";
+  std::vector<std::string> origins;       // default: [origin of server.public_url]
+  bool passkey_login = true;              // usernameless sign-in with discoverable credentials
+  core::Seconds timeout = 120;            // ceremony timeout hint for the browser
+};
+
 struct Config {
   std::string source_path;                // the file it came from
   ServerConfig server;
@@ -142,6 +150,7 @@ struct Config {
   StepUpConfig step_up;
   LockoutConfig lockout;
   RateLimitsConfig rate_limits;
+  WebAuthnConfig webauthn;
 };
 
 // Parses YAML text; `source_name` is used in error messages. Relative storage

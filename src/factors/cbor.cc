@@ -136,6 +136,7 @@ std::string_view to_string(DecodeError e) {
     case DecodeError::kTruncated: return "input ends inside a CBOR item";
     case DecodeError::kMalformed: return "malformed CBOR";
     case DecodeError::kIndefinite: return "indefinite-length CBOR item";
+    case DecodeError::kTag: return "tagged CBOR item";
     case DecodeError::kTooDeep: return "CBOR nested too deeply";
     case DecodeError::kTooManyItems: return "too many CBOR items";
     case DecodeError::kLengthTooLarge: return "CBOR length larger than the input";
@@ -257,10 +258,11 @@ struct Builder {
     stack.push_back(Frame{placed, count});
   }
 
-  void indefinite() {
+  void refuse(DecodeError e) {
     called = true;
-    fail(DecodeError::kIndefinite);
+    fail(e);
   }
+  void indefinite() { refuse(DecodeError::kIndefinite); }
   void malformed() {
     called = true;
     fail(DecodeError::kMalformed);
@@ -298,11 +300,7 @@ cbor_callbacks make_callbacks() {
                                     : 2 * static_cast<std::uint64_t>(n);
     ctx(c).open(Value::map({}), items);
   };
-  cb.tag = [](void* c, uint64_t t) {
-    Value tag = Value::tag(t, Value());
-    tag.mutable_items().clear();  // the tagged item arrives next
-    ctx(c).open(std::move(tag), 1);
-  };
+  cb.tag = [](void* c, uint64_t) { ctx(c).refuse(DecodeError::kTag); };
   cb.float2 = [](void* c, float f) { ctx(c).leaf(Value::floating(f)); };
   cb.float4 = [](void* c, float f) { ctx(c).leaf(Value::floating(f)); };
   cb.float8 = [](void* c, double f) { ctx(c).leaf(Value::floating(f)); };

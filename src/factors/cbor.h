@@ -5,7 +5,8 @@
 // The decoder is meant for bytes from outside (attestation objects,
 // authenticator data, COSE keys). It accepts only what WebAuthn needs and
 // refuses the rest with a precise error: indefinite lengths (CTAP2 canonical
-// form forbids them), nesting deeper than kMaxDepth, more than kMaxItems
+// form forbids them), tags (no WebAuthn structure uses one, and libcbor 0.8
+// cannot decode tags 6..20 in their one-byte form), nesting deeper than kMaxDepth, more than kMaxItems
 // items, lengths larger than the input, duplicate map keys, and (for decode())
 // bytes after the item. It never allocates more than the input can justify,
 // and it does not recurse on input depth beyond kMaxDepth, so it is safe to
@@ -35,7 +36,7 @@ enum class Type {
   kText,       // major type 3
   kArray,      // major type 4
   kMap,        // major type 5
-  kTag,        // major type 6: tag number + one item
+  kTag,        // major type 6: tag number + one item (encode only)
   kBool,       // simple value 20/21
   kNull,       // simple value 22
   kUndefined,  // simple value 23
@@ -104,6 +105,7 @@ enum class DecodeError {
   kTruncated,       // input ends inside an item
   kMalformed,       // reserved additional info, bad simple value, stray break
   kIndefinite,      // indefinite-length string/array/map (not canonical CTAP2)
+  kTag,             // a tagged item (never used by WebAuthn; kTag values are encode-only)
   kTooDeep,         // nesting deeper than kMaxDepth
   kTooManyItems,    // more than kMaxItems data items
   kLengthTooLarge,  // declared array/map count cannot fit in the remaining input

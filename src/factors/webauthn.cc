@@ -133,7 +133,7 @@ tl::expected<void, Error> verify_flags(const RpConfig& rp, const AuthData& ad) {
   // §7.1 step 15 / §7.2 step 17.
   if (rp.require_uv && !ad.uv()) return tl::make_unexpected(Error::kUserNotVerified);
   // Level 3 §6.1.3: a credential cannot be backed up unless it is eligible.
-  if (false) return tl::make_unexpected(Error::kBadBackupFlags);
+  if (ad.bs() && !ad.be()) return tl::make_unexpected(Error::kBadBackupFlags);
   return {};
 }
 

@@ -74,6 +74,18 @@ class Api {
       if (!post) return respond(not_allowed(req, "POST"));
       return respond(confirm_totp(req, conn, path.substr(21, path.size() - 21 - 8)));
     }
+    if (path == "/api/v1/factors/webauthn/options") {
+      return respond(post ? webauthn_register_options(req) : not_allowed(req, "POST"));
+    }
+    if (path == "/api/v1/factors/webauthn") {
+      return respond(post ? webauthn_register(req, conn) : not_allowed(req, "POST"));
+    }
+    if (path == "/api/v1/login/webauthn/options") {
+      return respond(post ? passkey_login_options(req, conn) : not_allowed(req, "POST"));
+    }
+    if (path == "/api/v1/login/webauthn") {
+      return respond(post ? passkey_login(req, conn) : not_allowed(req, "POST"));
+    }
     if (path == "/api/v1/factors/recovery-codes") {
       return respond(post ? recovery_codes(req, conn) : not_allowed(req, "POST"));
     }
@@ -360,6 +372,9 @@ class Api {
     o["methods"] = std::move(methods);
     if (!c.transaction_json.empty()) o["transaction"] = json::parse(c.transaction_json);
     if (!c.return_to.empty()) o["return_to"] = c.return_to;
+    if (!started->webauthn_options_json.empty()) {
+      o["webauthn"] = json::parse(started->webauthn_options_json);
+    }
     return json_response(req, bhttp::status::ok, json::serialize(o));
   }
 
@@ -374,9 +389,15 @@ class Api {
     auto method = require_string(req, *body, "method", 32);
     if (!method) return std::move(method.error());
     p.method = std::move(*method);
-    auto code = require_string(req, *body, "code", 64);
-    if (!code) return std::move(code.error());
-    p.code = std::move(*code);
+    if (p.method == "webauthn") {
+      auto a = read_assertion(req, *body);
+      if (!a) return std::move(a.error());
+      p.assertion = std::move(*a);
+    } else {
+      auto code = require_string(req, *body, "code", 64);
+      if (!code) return std::move(code.error());
+      p.code = std::move(*code);
+    }
     auto fid = optional_string(req, *body, "factor_id", 64);
     if (!fid) return std::move(fid.error());
     p.factor_id = fid->value_or("");
@@ -482,6 +503,143 @@ class Api {
     auto r = rt_.enrollment().remove(*who, id, client_info(req, conn, cfg_.server.trust_forwarded_for));
     if (!r) return error_response(req, r.error());
     return json_response(req, bhttp::status::ok, json::serialize(json::object{{"deleted", id}}));
+  }
+
+  // ---- WebAuthn ------------------------------------------------------------
+
+  // A base64url field of the PublicKeyCredential JSON, decoded.
+  static tl::expected<std::string, Response> b64_field(const Request& req, const json::object& o,
+                                                       std::string_view key, bool required) {
+    auto it = o.find(key);
+    if (it == o.end() || it->value().is_null()) {
+      if (!required) return std::string();
+      return tl::unexpected(error_response(req, 400, "invalid_request",
+                                           "Missing field '" + std::string(key) + "'"));
+    }
+    if (!it->value().is_string()) {
+      return tl::unexpected(error_response(req, 400, "invalid_request",
+                                           "Field '" + std::string(key) + "' must be a base64url string"));
+    }
+    std::string_view v(it->value().get_string());
+    while (!v.empty() && v.back() == '=') v.remove_suffix(1);  // tolerate padding
+    auto raw = crypto::base64url_decode(v);
+    if (!raw) {
+      return tl::unexpected(error_response(req, 400, "invalid_request",
+                                           "Field '" + std::string(key) + "' is not base64url"));
+    }
+    return std::move(*raw);
+  }
+
+  static tl::expected<const json::object*, Response> credential_object(const Request& req,
+                                                                      const json::object& body) {
+    auto it = body.find("credential");
+    if (it == body.end() || !it->value().is_object()) {
+      return tl::unexpected(error_response(req, 400, "invalid_request",
+                                           "Field 'credential' must be a PublicKeyCredential object"));
+    }
+    auto& cred = it->value().as_object();
+    auto r = cred.find("response");
+    if (r == cred.end() || !r->value().is_object()) {
+      return tl::unexpected(error_response(req, 400, "invalid_request",
+                                           "Field 'credential.response' must be an object"));
+    }
+    return &cred;
+  }
+
+  static tl::expected<service::WebAuthnAssertion, Response> read_assertion(const Request& req,
+                                                                          const json::object& body) {
+    auto cred = credential_object(req, body);
+    if (!cred) return tl::unexpected(std::move(cred.error()));
+    const auto& resp = (*cred)->at("response").as_object();
+    service::WebAuthnAssertion a;
+    auto id = b64_field(req, **cred, "rawId", false);
+    if (!id) return tl::unexpected(std::move(id.error()));
+    if (id->empty()) {
+      id = b64_field(req, **cred, "id", true);
+      if (!id) return tl::unexpected(std::move(id.error()));
+    }
+    a.credential_id = std::move(*id);
+    auto cdj = b64_field(req, resp, "clientDataJSON", true);
+    if (!cdj) return tl::unexpected(std::move(cdj.error()));
+    a.client_data_json = std::move(*cdj);
+    auto ad = b64_field(req, resp, "authenticatorData", true);
+    if (!ad) return tl::unexpected(std::move(ad.error()));
+    a.authenticator_data = std::move(*ad);
+    auto sig = b64_field(req, resp, "signature", true);
+    if (!sig) return tl::unexpected(std::move(sig.error()));
+    a.signature = std::move(*sig);
+    auto uh = b64_field(req, resp, "userHandle", false);
+    if (!uh) return tl::unexpected(std::move(uh.error()));
+    a.user_handle = std::move(*uh);
+    return a;
+  }
+
+  Response webauthn_register_options(const Request& req) {
+    auto who = authenticate(req, true);
+    if (!who) return std::move(who.error());
+    auto o = rt_.passkeys().registration_options(*who);
+    if (!o) return error_response(req, o.error());
+    json::object out{{"challenge_id", o->challenge_id}, {"publicKey", json::parse(o->public_key_json)}};
+    return json_response(req, bhttp::status::ok, json::serialize(out));
+  }
+
+  Response webauthn_register(const Request& req, const ConnectionInfo& conn) {
+    auto who = authenticate(req, true);
+    if (!who) return std::move(who.error());
+    auto body = read_json_object(req);
+    if (!body) return std::move(body.error());
+    auto cid = require_string(req, *body, "challenge_id", 64);
+    if (!cid) return std::move(cid.error());
+    auto name = optional_string(req, *body, "name", 64);
+    if (!name) return std::move(name.error());
+    auto cred = credential_object(req, *body);
+    if (!cred) return std::move(cred.error());
+    const auto& resp = (*cred)->at("response").as_object();
+    auto cdj = b64_field(req, resp, "clientDataJSON", true);
+    if (!cdj) return std::move(cdj.error());
+    auto ao = b64_field(req, resp, "attestationObject", true);
+    if (!ao) return std::move(ao.error());
+    auto r = rt_.passkeys().register_credential(*who, *cid, name->value_or(""), std::move(*cdj),
+                                                std::move(*ao),
+                                                client_info(req, conn, cfg_.server.trust_forwarded_for));
+    if (!r) return error_response(req, r.error());
+    json::array methods;
+    for (const auto& m : r->methods) methods.emplace_back(m);
+    json::object out{{"factor_id", r->factor_id}, {"name", r->name}, {"methods", std::move(methods)}};
+    return json_response(req, bhttp::status::ok, json::serialize(out));
+  }
+
+  Response passkey_login_options(const Request& req, const ConnectionInfo& conn) {
+    if (auto r = limited(req, rt_.login_limiter(),
+                         client_info(req, conn, cfg_.server.trust_forwarded_for))) {
+      return std::move(*r);
+    }
+    auto o = rt_.passkeys().login_options();
+    if (!o) return error_response(req, o.error());
+    json::object out{{"challenge_id", o->challenge_id}, {"publicKey", json::parse(o->public_key_json)}};
+    return json_response(req, bhttp::status::ok, json::serialize(out));
+  }
+
+  Response passkey_login(const Request& req, const ConnectionInfo& conn) {
+    const auto client = client_info(req, conn, cfg_.server.trust_forwarded_for);
+    if (auto r = limited(req, rt_.verify_limiter(), client)) return std::move(*r);
+    auto body = read_json_object(req);
+    if (!body) return std::move(body.error());
+    auto cid = require_string(req, *body, "challenge_id", 64);
+    if (!cid) return std::move(cid.error());
+    auto a = read_assertion(req, *body);
+    if (!a) return std::move(a.error());
+    auto r = rt_.passkeys().login(*cid, *a, client);
+    if (!r) {
+      if (r.error().code == service::ErrorCode::kInvalidCredentials) ++metrics_.logins_failed;
+      return error_response(req, r.error());
+    }
+    ++metrics_.logins_ok;
+    json::object o = tokens_json(r->tokens);
+    o["session"] = session_view_json(rt_.sessions().view(r->session));
+    Response res = json_response(req, bhttp::status::ok, json::serialize(o));
+    res.set(bhttp::field::set_cookie, set_cookie(r->cookie_value));
+    return res;
   }
 
   // ---- enforcement ---------------------------------------------------------

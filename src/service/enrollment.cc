@@ -8,6 +8,7 @@
 #include "crypto/random.h"
 #include "factors/recovery_codes.h"
 #include "factors/totp.h"
+#include "service/webauthn_rp.h"
 
 namespace stepup::service {
 
@@ -18,6 +19,14 @@ std::optional<core::LevelIndex> strongest_level(const config::Config& cfg,
   std::set<std::string> have;
   for (const auto& f : factors) {
     if (!f.confirmed) continue;
+    if (f.type == kFactorWebAuthn) {
+      // A synced passkey proves swk, a device-bound key hwk; "user" if it
+      // verified the user at registration.
+      auto rec = parse_webauthn_record(f);
+      have.insert(rec && rec->cred.backup_eligible ? "swk" : "hwk");
+      if (rec && rec->uv) have.insert("user");
+      continue;
+    }
     auto m = method_of_factor_type(f.type);
     if (!m.empty()) have.insert(std::string(m));
   }

@@ -45,15 +45,16 @@ class Enrollment {
   Result<void> remove(const Authenticated& who, std::string_view factor_id,
                       const ClientInfo& client);
 
+  // Audit + (by config) revoke the user's other sessions after a factor change.
+  void after_change(const Authenticated& who, std::string_view event, std::string details,
+                    const ClientInfo& client);
+
   // For the CLI: an operator enrolls a confirmed TOTP factor directly.
   Result<TotpEnrollment> add_confirmed_totp(const store::User& user, std::string name);
 
  private:
   Result<TotpEnrollment> create_totp(std::int64_t user_id, const std::string& account,
                                      std::string name, bool confirmed);
-  void after_change(const Authenticated& who, std::string_view event, std::string details,
-                    const ClientInfo& client);
-
   const config::Config& cfg_;
   store::Store& store_;
   const Clock& clock_;

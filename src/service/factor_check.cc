@@ -3,7 +3,10 @@
 #include <boost/json.hpp>
 
 #include "crypto/hash.h"
+#include "crypto/encoding.h"
 #include "factors/recovery_codes.h"
+#include "factors/webauthn.h"
+#include "service/webauthn_rp.h"
 
 namespace stepup::service {
 
@@ -12,6 +15,7 @@ namespace json = boost::json;
 std::string_view method_of_factor_type(std::string_view type) {
   if (type == kFactorTotp) return kMethodTotp;
   if (type == kFactorRecovery) return kMethodRecovery;
+  if (type == kFactorWebAuthn) return "hwk";
   return {};
 }
 
@@ -179,6 +183,70 @@ Result<FactorProof> FactorCheck::recovery_code(std::int64_t user_id, std::string
   json::object d{{"factor_id", f->id}, {"remaining", remaining}};
   audit_.record(now, "recovery_code.used", ctx, json::serialize(d));
   return FactorProof{std::string(kMethodRecovery), f->id, remaining};
+}
+
+}  // namespace stepup::service
+
+namespace stepup::service {
+
+std::string FactorCheck::webauthn_factor_id(std::string_view credential_id) {
+  return "wa_" + crypto::base64url_encode(crypto::sha256(credential_id)).substr(0, 27);
+}
+
+Result<FactorProof> FactorCheck::webauthn(std::int64_t user_id, const WebAuthnAssertion& a,
+                                          std::string_view expected_challenge, bool require_uv,
+                                          const AuditContext& ctx) {
+  namespace wa = factors::webauthn;
+  auto f = store_.find_factor(webauthn_factor_id(a.credential_id));
+  if (!f || f->type != kFactorWebAuthn || !f->confirmed || (user_id != 0 && f->user_id != user_id)) {
+    if (!f && f.error() != store::StoreError::kNotFound) {
+      return fail(ErrorCode::kUnavailable, "The factor store is unavailable");
+    }
+    return fail(ErrorCode::kInvalidCode, "This security key or passkey is not registered here");
+  }
+  auto stored = parse_webauthn_record(*f);
+  if (!stored) return fail(ErrorCode::kInternal, "The stored credential is unreadable");
+  auto after = begin(*f, ctx);
+  if (!after) return tl::unexpected(after.error());
+  wa::RpConfig rp = rp_config(cfg_);
+  rp.require_uv = require_uv;
+  wa::AssertionInput in;
+  in.credential_id = a.credential_id;
+  in.client_data_json = a.client_data_json;
+  in.authenticator_data = a.authenticator_data;
+  in.signature = a.signature;
+  in.expected_challenge = std::string(expected_challenge);
+  auto r = wa::verify_assertion(rp, stored->cred, in);
+  const auto now = clock_.now();
+  if (!r) {
+    if (r.error() == wa::Error::kSignCountRegression) {
+      audit_.record(now, "webauthn.clone_suspected", ctx,
+                    json::serialize(json::object{{"factor_id", f->id},
+                                                 {"stored_count", f->counter}}));
+    }
+    failed(*after, ctx, wa::to_string(r.error()));
+    if (r.error() == wa::Error::kUserNotVerified) {
+      return fail(ErrorCode::kInvalidCode,
+                  "This step needs user verification (PIN or biometric) on your key");
+    }
+    return fail(ErrorCode::kInvalidCode,
+                std::string("The security key response was not accepted: ") +
+                    std::string(wa::to_string(r.error())));
+  }
+  auto ok = store_.factor_succeeded(f->id, now, f->counter, r->new_sign_count, std::nullopt);
+  if (!ok) {
+    if (ok.error() == store::StoreError::kConflict) {
+      return fail(ErrorCode::kCodeReused, "This assertion was already used");
+    }
+    return fail(ErrorCode::kUnavailable, "The factor store is unavailable");
+  }
+  FactorProof p;
+  auto methods = wa::methods_for(r->uv, stored->cred.backup_eligible);
+  p.method = methods.empty() ? "hwk" : methods.front();
+  for (std::size_t i = 1; i < methods.size(); ++i) p.extra_methods.push_back(methods[i]);
+  p.factor_id = f->id;
+  p.user_id = f->user_id;
+  return p;
 }
 
 }  // namespace stepup::service

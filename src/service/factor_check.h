@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "config/config.h"
 #include "factors/secret_box.h"
@@ -25,13 +26,25 @@ inline constexpr std::string_view kMethodTotp = "otp";
 inline constexpr std::string_view kMethodRecovery = "rc";
 inline constexpr std::string_view kFactorTotp = "totp";
 inline constexpr std::string_view kFactorRecovery = "recovery_codes";
+inline constexpr std::string_view kFactorWebAuthn = "webauthn";
 
 std::string_view method_of_factor_type(std::string_view type);  // "" if none
 
 struct FactorProof {
-  std::string method;     // "otp" | "rc"
+  std::string method;     // "otp" | "rc" | "hwk" | "swk"
   std::string factor_id;
   int recovery_codes_remaining = -1;
+  std::vector<std::string> extra_methods;  // e.g. "user" after WebAuthn user verification
+  std::int64_t user_id = 0;
+};
+
+// A WebAuthn assertion as the browser returns it (raw bytes, decoded).
+struct WebAuthnAssertion {
+  std::string credential_id;
+  std::string client_data_json;
+  std::string authenticator_data;
+  std::string signature;
+  std::string user_handle;
 };
 
 class FactorCheck {
@@ -46,6 +59,14 @@ class FactorCheck {
                            bool allow_unconfirmed = false);
   Result<FactorProof> recovery_code(std::int64_t user_id, std::string_view code,
                                     const AuditContext& ctx);
+
+  // WebAuthn: the credential must belong to `user_id` (0 = anyone: passkey
+  // sign-in). `expected_challenge` is the raw challenge the server issued.
+  Result<FactorProof> webauthn(std::int64_t user_id, const WebAuthnAssertion& a,
+                               std::string_view expected_challenge, bool require_uv,
+                               const AuditContext& ctx);
+  // The store id of the factor holding a credential id (unique across users).
+  static std::string webauthn_factor_id(std::string_view credential_id);
 
   // Sealing of TOTP secrets with their parameters, for enrollment.
   std::string seal_totp(std::string_view factor_id, std::string_view secret,

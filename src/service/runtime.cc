@@ -37,6 +37,8 @@ Runtime::Runtime(config::Config cfg, std::unique_ptr<Clock> clock)
   check_ = std::make_unique<FactorCheck>(cfg_, *store_, *clock_, *box_, *audit_);
   step_up_ = std::make_unique<StepUp>(cfg_, *store_, *clock_, *sessions_, *check_, *audit_);
   enrollment_ = std::make_unique<Enrollment>(cfg_, *store_, *clock_, *sessions_, *check_, *audit_);
+  passkeys_ = std::make_unique<Passkeys>(cfg_, *store_, *clock_, *sessions_, *check_, *enrollment_,
+                                         *audit_);
   login_limiter_ = std::make_unique<RateLimiter>(cfg_.rate_limits.login.per_second,
                                                  cfg_.rate_limits.login.burst);
   verify_limiter_ = std::make_unique<RateLimiter>(cfg_.rate_limits.verify.per_second,

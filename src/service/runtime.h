@@ -14,6 +14,7 @@
 #include "service/factor_check.h"
 #include "service/rate_limit.h"
 #include "service/step_up.h"
+#include "service/passkeys.h"
 #include "factors/secret_box.h"
 #include "service/keyring.h"
 #include "service/sessions.h"
@@ -40,6 +41,7 @@ class Runtime {
   FactorCheck& factor_check() { return *check_; }
   StepUp& step_up() { return *step_up_; }
   Enrollment& enrollment() { return *enrollment_; }
+  Passkeys& passkeys() { return *passkeys_; }
   RateLimiter& login_limiter() { return *login_limiter_; }
   RateLimiter& verify_limiter() { return *verify_limiter_; }
 
@@ -57,6 +59,7 @@ class Runtime {
   std::unique_ptr<FactorCheck> check_;
   std::unique_ptr<StepUp> step_up_;
   std::unique_ptr<Enrollment> enrollment_;
+  std::unique_ptr<Passkeys> passkeys_;
   std::unique_ptr<RateLimiter> login_limiter_;
   std::unique_ptr<RateLimiter> verify_limiter_;
 };

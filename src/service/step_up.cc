@@ -5,7 +5,9 @@
 #include <boost/json.hpp>
 
 #include "core/return_to.h"
+#include "crypto/encoding.h"
 #include "crypto/random.h"
+#include "service/webauthn_rp.h"
 
 namespace stepup::service {
 
@@ -21,7 +23,18 @@ std::string origin_of(std::string_view url) {
 
 std::string api_type(std::string_view factor_type) {
   if (factor_type == kFactorRecovery) return "recovery_code";
+  if (factor_type == kFactorWebAuthn) return "webauthn";
   return std::string(factor_type);
+}
+
+void record_proof(store::Session& s, const std::string& method, core::UnixTime now) {
+  auto it = std::find_if(s.methods.begin(), s.methods.end(),
+                         [&](const core::MethodProof& p) { return p.method == method; });
+  if (it != s.methods.end()) {
+    it->at = now;
+  } else {
+    s.methods.push_back(core::MethodProof{method, now});
+  }
 }
 
 bool level_uses(const core::Level& l, std::string_view method) {
@@ -46,8 +59,12 @@ Result<std::vector<OfferedMethod>> StepUp::offer(std::int64_t user_id, core::Lev
   const auto& l = cfg_.levels.at(level);
   for (const auto& f : *fs) {
     if (!f.confirmed || f.locked_until < 0) continue;
-    auto m = method_of_factor_type(f.type);
-    if (m.empty() || !level_uses(l, m)) continue;
+    if (f.type == kFactorWebAuthn) {
+      if (!level_uses_webauthn(l)) continue;
+    } else {
+      auto m = method_of_factor_type(f.type);
+      if (m.empty() || !level_uses(l, m)) continue;
+    }
     OfferedMethod om;
     om.type = api_type(f.type);
     om.factor_id = f.id;
@@ -60,9 +77,12 @@ Result<std::vector<OfferedMethod>> StepUp::offer(std::int64_t user_id, core::Lev
     }
     out.push_back(std::move(om));
   }
-  // TOTP (and later WebAuthn) before the recovery-code fallback.
-  std::stable_sort(out.begin(), out.end(), [](const OfferedMethod& a, const OfferedMethod& b) {
-    return (a.type != "recovery_code") > (b.type != "recovery_code");
+  // Phishing-resistant first, the recovery-code fallback last.
+  const auto rank = [](const OfferedMethod& m) {
+    return m.type == "webauthn" ? 0 : m.type == "recovery_code" ? 2 : 1;
+  };
+  std::stable_sort(out.begin(), out.end(), [&](const OfferedMethod& a, const OfferedMethod& b) {
+    return rank(a) < rank(b);
   });
   return out;
 }
@@ -111,6 +131,29 @@ Result<StartedChallenge> StepUp::start(const Authenticated& who, const StepUpReq
   c.transaction_json = req.transaction_json;
   c.created_at = now;
   c.expires_at = now + cfg_.step_up.challenge_ttl;
+  // WebAuthn: one random challenge per step-up, signed by the authenticator.
+  json::array allow;
+  bool dedupe = false;
+  for (const auto& m : *methods) {
+    if (m.type != "webauthn") continue;
+    if (auto f = store_.find_factor(m.factor_id)) {
+      if (auto rec = parse_webauthn_record(*f)) {
+        allow.push_back(json::object{{"type", "public-key"},
+                                     {"id", crypto::base64url_encode(rec->credential_id)}});
+      }
+    }
+    if (dedupe) continue;
+    dedupe = true;
+    c.webauthn_challenge = crypto::base64url_encode(crypto::random_bytes(32));
+  }
+  if (!c.webauthn_challenge.empty()) {
+    json::object opts{{"challenge", c.webauthn_challenge},
+                      {"rpId", rp_config(cfg_).rp_id},
+                      {"allowCredentials", std::move(allow)},
+                      {"userVerification", level_needs_uv(lvl) ? "required" : "preferred"},
+                      {"timeout", cfg_.webauthn.timeout * 1000}};
+    out.webauthn_options_json = json::serialize(opts);
+  }
   if (!store_.add_challenge(c)) return fail(ErrorCode::kUnavailable, "cannot store the challenge");
   out.methods = std::move(*methods);
   json::object d{{"challenge_id", c.id}, {"acr", lvl.acr}, {"reason", c.reason}};
@@ -141,13 +184,25 @@ Result<StepUpResult> StepUp::verify(const Authenticated& who, std::string_view c
   if (offered.find("\"" + proof.method + "\"") == std::string::npos) {
     return fail(ErrorCode::kInvalidRequest, "Method '" + proof.method + "' is not offered by this challenge");
   }
-  if (proof.code.empty()) return fail(ErrorCode::kInvalidRequest, "Missing field 'code'");
-
   const AuditContext ctx{who.session.subject, who.session.public_id, client.ip,
                          client.user_agent};
-  Result<FactorProof> proven = proof.method == "totp"
-                                   ? check_.totp(who.session.user_id, proof.factor_id, proof.code, ctx)
-                                   : check_.recovery_code(who.session.user_id, proof.code, ctx);
+  Result<FactorProof> proven = [&]() -> Result<FactorProof> {
+    if (proof.method == "webauthn") {
+      if (!proof.assertion) return fail(ErrorCode::kInvalidRequest, "Missing field 'assertion'");
+      auto expected = crypto::base64url_decode(c->webauthn_challenge);
+      if (!expected || expected->empty()) {
+        return fail(ErrorCode::kInvalidRequest, "This challenge has no WebAuthn part");
+      }
+      auto level = cfg_.levels.find(c->target_level);
+      const bool uv = level && level_needs_uv(cfg_.levels.at(*level));
+      return check_.webauthn(who.session.user_id, *proof.assertion, *expected, uv, ctx);
+    }
+    if (proof.code.empty()) return fail(ErrorCode::kInvalidRequest, "Missing field 'code'");
+    if (proof.method == "totp") {
+      return check_.totp(who.session.user_id, proof.factor_id, proof.code, ctx);
+    }
+    return check_.recovery_code(who.session.user_id, proof.code, ctx);
+  }();
   if (!proven) return tl::unexpected(proven.error());
 
   // Spend the challenge (a concurrent verify of the same challenge loses here).
@@ -161,13 +216,8 @@ Result<StepUpResult> StepUp::verify(const Authenticated& who, std::string_view c
 
   // Record the proof with its time, then rotate the session id.
   store::Session s = who.session;
-  auto it = std::find_if(s.methods.begin(), s.methods.end(),
-                         [&](const core::MethodProof& p) { return p.method == proven->method; });
-  if (it != s.methods.end()) {
-    it->at = now;
-  } else {
-    s.methods.push_back(core::MethodProof{proven->method, now});
-  }
+  record_proof(s, proven->method, now);
+  for (const auto& m : proven->extra_methods) record_proof(s, m, now);
   s.last_seen_at = now;
   s.idle_expires_at = std::min(now + cfg_.sessions.idle_timeout, s.expires_at);
   if (!store_.update_session(s)) return fail(ErrorCode::kUnavailable, "cannot update the session");

@@ -41,12 +41,14 @@ struct StartedChallenge {
   store::Challenge challenge;
   std::string acr;
   std::vector<OfferedMethod> methods;
+  std::string webauthn_options_json;  // PublicKeyCredentialRequestOptions (base64url fields) or ""
 };
 
 struct StepUpProof {
-  std::string method;     // "totp" | "recovery_code"
+  std::string method;     // "totp" | "recovery_code" | "webauthn"
   std::string code;
   std::string factor_id;  // optional
+  std::optional<WebAuthnAssertion> assertion;  // for "webauthn"
 };
 
 struct StepUpResult {

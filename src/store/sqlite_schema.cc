@@ -120,7 +120,20 @@ CREATE INDEX challenges_by_session ON challenges(session_public_id);
 CREATE INDEX audit_events_by_subject ON audit_events(subject, seq);
 )sql";
 
-constexpr std::array<std::string_view, 2> kMigrations = {kV1, kV2};
+// Passkey (usernameless) sign-in starts before anyone is known: its
+// challenges belong to no session or user, so they get a table of their own.
+constexpr std::string_view kV3 = R"sql(
+CREATE TABLE login_challenges (
+  id                 TEXT    PRIMARY KEY,
+  webauthn_challenge TEXT    NOT NULL,
+  created_at         INTEGER NOT NULL,
+  expires_at         INTEGER NOT NULL,
+  used_at            INTEGER NOT NULL DEFAULT 0
+) STRICT;
+CREATE INDEX login_challenges_by_expiry ON login_challenges(expires_at);
+)sql";
+
+constexpr std::array<std::string_view, 3> kMigrations = {kV1, kV2, kV3};
 
 }  // namespace
 

@@ -577,6 +577,40 @@ class SqliteStore final : public Store {
     });
   }
 
+  Status add_login_challenge(std::string_view id, std::string_view webauthn_challenge,
+                             core::UnixTime now, core::UnixTime expires_at) override {
+    return write([&](Connection& c) {
+      (void)run(c, "DELETE FROM login_challenges WHERE expires_at < ?", now - 3600);
+      return run(c,
+                 "INSERT INTO login_challenges(id, webauthn_challenge, created_at, expires_at) "
+                 "VALUES(?, ?, ?, ?)",
+                 id, webauthn_challenge, now, expires_at);
+    });
+  }
+
+  Result<std::string> consume_login_challenge(std::string_view id, core::UnixTime now) override {
+    return write([&](Connection& c) -> Result<std::string> {
+      auto s = run(c,
+                   "UPDATE login_challenges SET used_at = ? WHERE id = ? AND used_at = 0 AND "
+                   "expires_at > ?",
+                   std::max<core::UnixTime>(now, 1), id, now);
+      if (!s) return tl::unexpected(s.error());
+      if (c.changes() == 0) {
+        if (auto e = row_exists(c, "SELECT 1 FROM login_challenges WHERE id = ?", id); !e) {
+          return tl::unexpected(e.error());
+        }
+        return tl::unexpected(StoreError::kConflict);
+      }
+      auto q = c.prepare("SELECT webauthn_challenge FROM login_challenges WHERE id = ?");
+      if (!q) return tl::unexpected(q.error());
+      q->bind_all(id);
+      auto row = q->step();
+      if (!row) return tl::unexpected(row.error());
+      if (!*row) return tl::unexpected(StoreError::kNotFound);
+      return q->text(0);
+    });
+  }
+
   // ---- signing keys ----
 
   Status add_signing_key(const SigningKey& k) override {

@@ -211,6 +211,13 @@ class Store {
   // Deletes challenges that expired before `cutoff` (housekeeping); returns how many.
   virtual Result<int> purge_challenges(core::UnixTime cutoff) = 0;
 
+  // Passkey sign-in challenges (no session or user yet). consume_login_challenge
+  // returns the WebAuthn challenge once: kConflict when used or expired,
+  // kNotFound when absent.
+  virtual Status add_login_challenge(std::string_view id, std::string_view webauthn_challenge,
+                                     core::UnixTime now, core::UnixTime expires_at) = 0;
+  virtual Result<std::string> consume_login_challenge(std::string_view id, core::UnixTime now) = 0;
+
   // Signing keys
   virtual Status add_signing_key(const SigningKey& k) = 0;
   virtual Result<std::vector<SigningKey>> list_signing_keys() = 0;  // newest first

@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -82,12 +83,12 @@ TEST(Cbor, Rfc8949AppendixAContainers) {
   EXPECT_EQ(m->find("b")->as_array()->size(), 2u);
   EXPECT_EQ(m->find("c"), nullptr);
   EXPECT_EQ(crypto::hex_encode(cbor::encode(*m)), "a26161016162820203");
-  // 1(1363896240): a tag.
-  auto t = cbor::decode(hex("c11a514b67b0"));
-  ASSERT_TRUE(t.has_value());
-  EXPECT_EQ(t->type(), cbor::Type::kTag);
-  EXPECT_EQ(t->tag_number(), 1u);
-  EXPECT_EQ(t->tagged()->as_int(), 1363896240);
+  // 1(1363896240) encodes as in the RFC; tags are refused on decode (WebAuthn
+  // never uses them, and libcbor 0.8 cannot read back its own 0xc6..0xd4).
+  EXPECT_EQ(crypto::hex_encode(cbor::encode(Value::tag(1, Value::integer(1363896240)))), "c11a514b67b0");
+  EXPECT_EQ(cbor::decode(hex("c11a514b67b0")).error(), cbor::DecodeError::kTag);
+  EXPECT_EQ(cbor::decode(hex("d80e00")).error(), cbor::DecodeError::kTag);
+  EXPECT_EQ(cbor::decode(hex("a1616182d82000")).error(), cbor::DecodeError::kTag);  // nested
   // 1.5 as a half float.
   auto f = cbor::decode(hex("f93e00"));
   ASSERT_TRUE(f.has_value());

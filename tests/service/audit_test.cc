@@ -90,7 +90,7 @@ class AuditTest : public testenv::ServiceEnv {
     auto c = start_challenge(cookie_);
     ASSERT_TRUE(c.has_value());
     auto r = rt().step_up().verify(who(cookie_), c->challenge.id,
-                                   StepUpProof{"recovery_code", codes_[0], ""}, kClient);
+                                   testenv::proof("recovery_code", codes_[0]), kClient);
     ASSERT_TRUE(r.has_value()) << testenv::code_name(r.error());
     cookie_ = r->cookie_value;
   }

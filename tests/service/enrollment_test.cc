@@ -193,7 +193,9 @@ TEST_P(FactorChangeRevocationTest, OtherSessionsOfTheUserOnly) {
   EXPECT_EQ(rt().sessions().from_bearer(other.tokens.access_token).has_value(), !gone);
   auto refreshed = rt().sessions().refresh(other.tokens.refresh_token, kClient);
   EXPECT_EQ(refreshed.has_value(), !gone);
-  if (gone) EXPECT_EQ(refreshed.error().code, ErrorCode::kInvalidRefreshToken);
+  if (gone) {
+    EXPECT_EQ(refreshed.error().code, ErrorCode::kInvalidRefreshToken);
+  }
   // The session that made the change, and other users, are untouched.
   EXPECT_TRUE(rt().sessions().from_cookie(up.cookie_value).has_value());
   EXPECT_TRUE(rt().sessions().refresh(up.tokens.refresh_token, kClient).has_value());

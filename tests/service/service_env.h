@@ -65,6 +65,14 @@ inline std::map<std::string, std::string> default_sections() {
   };
 }
 
+// A TOTP or recovery-code answer to a challenge.
+inline StepUpProof proof(std::string method, std::string code) {
+  StepUpProof p;
+  p.method = std::move(method);
+  p.code = std::move(code);
+  return p;
+}
+
 // Codes of the TOTP steps a verifier with window 1 would accept at `t`.
 inline std::set<std::string> window_codes(const std::string& secret, core::UnixTime t,
                                           const factors::TotpParams& p) {
@@ -165,7 +173,7 @@ class ServiceEnv : public ::testing::Test {
 
   Result<StepUpResult> verify_totp(const std::string& cookie, const std::string& challenge_id,
                                    const std::string& code) {
-    return rt().step_up().verify(who(cookie), challenge_id, StepUpProof{"totp", code, ""},
+    return rt().step_up().verify(who(cookie), challenge_id, proof("totp", code),
                                  kClient);
   }
 

@@ -273,7 +273,9 @@ TEST_F(StepUpTest, ReturnToMustBeSafe) {
   for (const auto& c : cases) {
     auto r = start_challenge(s.cookie_value, "aal2", c.return_to);
     EXPECT_EQ(r.has_value(), c.ok) << c.return_to;
-    if (!r) EXPECT_EQ(r.error().code, ErrorCode::kInvalidRequest) << c.return_to;
+    if (!r) {
+      EXPECT_EQ(r.error().code, ErrorCode::kInvalidRequest) << c.return_to;
+    }
   }
 }
 
@@ -423,12 +425,12 @@ TEST_F(StepUpTest, RecoveryCodesAreSingleUseAndCounted) {
   EXPECT_EQ(c->methods[0].remaining, 10);
   // Only recovery codes are offered: a TOTP proof is not accepted here.
   auto wrong_method = rt().step_up().verify(who(s.cookie_value), c->challenge.id,
-                                            StepUpProof{"totp", "123456", ""}, kClient);
+                                            testenv::proof("totp", "123456"), kClient);
   ASSERT_FALSE(wrong_method.has_value());
   EXPECT_EQ(wrong_method.error().code, ErrorCode::kInvalidRequest);
 
   auto r = rt().step_up().verify(who(s.cookie_value), c->challenge.id,
-                                 StepUpProof{"recovery_code", rc->codes[0], ""}, kClient);
+                                 testenv::proof("recovery_code", rc->codes[0]), kClient);
   ASSERT_TRUE(r.has_value()) << testenv::code_name(r.error());
   EXPECT_EQ(r->recovery_codes_remaining, 9);
   auto a = who(r->cookie_value);
@@ -439,11 +441,11 @@ TEST_F(StepUpTest, RecoveryCodesAreSingleUseAndCounted) {
   ASSERT_TRUE(c2.has_value());
   EXPECT_EQ(c2->methods[0].remaining, 9);
   auto again = rt().step_up().verify(who(r->cookie_value), c2->challenge.id,
-                                     StepUpProof{"recovery_code", rc->codes[0], ""}, kClient);
+                                     testenv::proof("recovery_code", rc->codes[0]), kClient);
   ASSERT_FALSE(again.has_value());
   EXPECT_EQ(again.error().code, ErrorCode::kInvalidCode);
   auto next = rt().step_up().verify(who(r->cookie_value), c2->challenge.id,
-                                    StepUpProof{"recovery_code", rc->codes[1], ""}, kClient);
+                                    testenv::proof("recovery_code", rc->codes[1]), kClient);
   ASSERT_TRUE(next.has_value()) << testenv::code_name(next.error());
   EXPECT_EQ(next->recovery_codes_remaining, 8);
   auto left = rt().step_up().offer(u.id, *rt().config().levels.find("aal2"));
