@@ -184,7 +184,9 @@ const SECURITY_HEADERS = {
     "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
   'X-Frame-Options': 'DENY',
   'X-Content-Type-Options': 'nosniff',
-  'Referrer-Policy': 'no-referrer',
+  // Not no-referrer: with that policy Chromium sends `Origin: null` on form
+  // posts, and the same-origin check below could not tell them apart.
+  'Referrer-Policy': 'same-origin',
   'Cache-Control': 'no-store',
 };
 
@@ -214,15 +216,22 @@ function readBody(req) {
 
 // A state-changing request must come from a page of this origin. The stepup
 // cookie is SameSite=Lax (so a cross-site POST arrives without a session and
-// nginx already refuses it); this is the second fence.
+// nginx already refuses it); this is the second fence. Browsers send Origin on
+// every POST; "null" (opaque origins, sandboxed frames) and a missing Origin
+// are judged by Sec-Fetch-Site when present. A client that sends neither is
+// not a browser, so no other site can be acting through it.
 function sameOrigin(req) {
   const origin = req.headers.origin;
-  if (!origin) return req.headers['sec-fetch-site'] !== 'cross-site';
-  try {
-    return new URL(origin).host === req.headers.host;
-  } catch {
-    return false;
+  const site = req.headers['sec-fetch-site'];
+  if (origin && origin !== 'null') {
+    try {
+      return new URL(origin).host === req.headers.host;
+    } catch {
+      return false;
+    }
   }
+  if (site) return site === 'same-origin';
+  return origin === undefined;
 }
 
 const ASSETS = {

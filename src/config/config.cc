@@ -26,16 +26,23 @@ struct Problem {
 };
 
 // Reached when no `levels` section is given. aal1 is the password sign-in;
-// aal2 adds any second factor for 15 minutes; aal3 asks for a hardware key
-// with user verification (WebAuthn reports `user`) on top of the password and
-// lasts only 5 minutes, for the most sensitive actions. The recovery-code set
-// [pwd, rc] is not listed here: it is appended afterwards to the level named
-// by factors.recovery_codes.reaches (aal2 by default), so `reaches: none`
-// takes it away again.
+// aal2 adds any second factor for 15 minutes. A passkey with user
+// verification (WebAuthn reports hwk or swk plus `user`) is itself two
+// factors, something held and something known or are, so it reaches aal2
+// alone; that is what makes usernameless passkey sign-in worth offering.
+// aal3 asks for a device-bound key with user verification on top of the
+// password and lasts only 5 minutes, for the most sensitive actions; a synced
+// passkey (swk) never reaches it because its key leaves the device. The
+// recovery-code set [pwd, rc] is not listed here: it is appended afterwards
+// to the level named by factors.recovery_codes.reaches (aal2 by default), so
+// `reaches: none` takes it away again.
 std::vector<core::Level> default_levels() {
   return {
       core::Level{"aal1", "aal1", {{"pwd"}}, std::nullopt},
-      core::Level{"aal2", "aal2", {{"pwd", "otp"}, {"pwd", "hwk"}, {"pwd", "swk"}}, 15 * 60},
+      core::Level{"aal2",
+                  "aal2",
+                  {{"pwd", "otp"}, {"pwd", "hwk"}, {"pwd", "swk"}, {"hwk", "user"}, {"swk", "user"}},
+                  15 * 60},
       core::Level{"aal3", "aal3", {{"pwd", "hwk", "user"}}, 5 * 60},
   };
 }
@@ -1083,6 +1090,212 @@ void read_rate_limits(Reader& r, const YAML::Node& node, RateLimitsConfig& c) {
              });
 }
 
+// ---------------------------------------------------------------- webauthn
+
+char ascii_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = ascii_lower(c);
+  return out;
+}
+
+// What a URL parser would take for an IP address (no port): anything
+// bracketed or with a colon (IPv6), or a name whose last label is a number
+// (IPv4, including the short and hex forms WHATWG URL parsing accepts, like
+// 127.1 or 0x7f.1).
+bool looks_like_ip(std::string_view host) {
+  if (host.starts_with("[") || host.find(':') != std::string_view::npos) return true;
+  if (host.ends_with(".")) host.remove_suffix(1);
+  size_t dot = host.rfind('.');
+  std::string_view last = dot == std::string_view::npos ? host : host.substr(dot + 1);
+  if (last.empty()) return false;
+  std::string_view digits = last;
+  bool hex = false;
+  if (last.size() >= 2 && last[0] == '0' && (last[1] == 'x' || last[1] == 'X')) {
+    digits = last.substr(2);
+    hex = true;
+  }
+  for (char c : digits) {
+    bool ok = (c >= '0' && c <= '9') ||
+              (hex && ((c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')));
+    if (!ok) return false;
+  }
+  return true;
+}
+
+// The host of an already validated http(s) URL, lower-cased; IPv6 keeps its
+// brackets.
+std::string url_host(std::string_view url) {
+  std::string_view rest = url.substr(url.find("://") + 3);
+  rest = rest.substr(0, rest.find_first_of("/?#"));
+  if (rest.starts_with("[")) return lower(rest.substr(0, rest.find(']') + 1));
+  return lower(rest.substr(0, rest.find(':')));
+}
+
+const char* const kIpRpId =
+    "is an IP address; WebAuthn does not allow an IP address as the RP ID, so "
+    "use a domain name (localhost works for development)";
+
+// The RP ID is a registrable-domain-style host name (WebAuthn §5.1.2 / the
+// HTML "valid domain"): no scheme, port or path, and not an IP address.
+std::string rp_id_problem(std::string_view s) {
+  if (s.find("://") != std::string_view::npos) {
+    return "must be a host name like example.com, without a scheme";
+  }
+  if (s.find_first_of("/?#") != std::string_view::npos) {
+    return "must be a host name like example.com, without a path";
+  }
+  // One colon is host:port; more, or brackets, is IPv6.
+  size_t colon = s.find(':');
+  if (s.starts_with("[") || (colon != std::string_view::npos && s.rfind(':') != colon)) {
+    return kIpRpId;
+  }
+  if (colon != std::string_view::npos) {
+    return looks_like_ip(s.substr(0, colon)) ? kIpRpId : "must be a host name without a port";
+  }
+  if (looks_like_ip(s)) return kIpRpId;
+  for (char c : s) {
+    if (static_cast<unsigned char>(c) >= 0x80) {
+      return "must be ASCII; write an internationalized name in its xn-- form";
+    }
+  }
+  if (s.size() > 253) return "is longer than 253 characters";
+  if (s.ends_with(".")) return "must not end with a dot";
+  size_t start = 0;
+  while (true) {
+    size_t dot = s.find('.', start);
+    std::string_view label = s.substr(start, dot == std::string_view::npos ? s.npos : dot - start);
+    if (label.empty()) return "must not have empty labels (\"..\" or a leading dot)";
+    if (label.size() > 63) return "has a label longer than 63 characters";
+    if (label.front() == '-' || label.back() == '-') {
+      return "labels must not start or end with '-'";
+    }
+    for (char c : label) {
+      bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                c == '-';
+      if (!ok) return "must be a host name made of letters, digits, '-' and '.'";
+    }
+    if (dot == std::string_view::npos) break;
+    start = dot + 1;
+  }
+  return {};
+}
+
+// Browsers serialize an origin in lower case and without the scheme's
+// default port, and WebAuthn compares clientDataJSON.origin byte for byte;
+// writing it the same way here keeps "https://Example.com:443" from never
+// matching.
+std::string canonical_origin(std::string_view origin) {
+  std::string out = lower(origin);
+  if (out.starts_with("https://") && out.ends_with(":443")) out.resize(out.size() - 4);
+  if (out.starts_with("http://") && out.ends_with(":80")) out.resize(out.size() - 3);
+  return out;
+}
+
+// Runs after the whole file is read, because the origins are checked against
+// the RP ID, which defaults to the host of server.public_url.
+void read_webauthn(Reader& r, const YAML::Node& node, const ServerConfig& server,
+                   WebAuthnConfig& c) {
+  std::optional<YAML::Node> origins_node;
+  bool rp_id_ok = true;
+  r.read_map(
+      node, "webauthn",
+      {
+          {"rp_id",
+           [&](const YAML::Node& v, const std::string& n) {
+             std::string s;
+             r.read_string(v, n, s);
+             if (s.empty()) {
+               rp_id_ok = false;
+               return;
+             }
+             if (std::string why = rp_id_problem(s); !why.empty()) {
+               r.error(v, n, in_quotes(s) + " " + why);
+               rp_id_ok = false;
+               return;
+             }
+             c.rp_id = lower(s);  // host names compare case-insensitively
+           }},
+          {"rp_name",
+           [&](const YAML::Node& v, const std::string& n) {
+             std::string s;
+             r.read_string(v, n, s);
+             if (s.empty()) return;
+             for (char ch : s) {
+               if (static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f) {
+                 r.error(v, n, "must not contain control characters");
+                 return;
+               }
+             }
+             c.rp_name = s;
+           }},
+          {"origins",
+           [&](const YAML::Node& v, const std::string& n) {
+             std::vector<std::string> items;
+             if (!r.read_string_list(v, n, items)) return;
+             if (items.empty()) {
+               r.error(v, n,
+                       "must list at least one origin; leave it out to use the origin of "
+                       "server.public_url");
+               return;
+             }
+             origins_node.emplace(v);
+             std::set<std::string> seen;
+             for (size_t i = 0; i < items.size(); ++i) {
+               const std::string item_name = n + "[" + std::to_string(i) + "]";
+               std::string origin = strip_trailing_slash(items[i]);
+               if (std::string why = url_problem(origin, true); !why.empty()) {
+                 r.error(v[i], item_name, why + " (got " + in_quotes(items[i]) + ")");
+                 continue;
+               }
+               origin = canonical_origin(origin);
+               if (!seen.insert(origin).second) {
+                 r.error(v[i], item_name, in_quotes(origin) + " is listed twice");
+                 continue;
+               }
+               c.origins.push_back(std::move(origin));
+             }
+           }},
+          {"passkey_login",
+           [&](const YAML::Node& v, const std::string& n) { r.read_bool(v, n, c.passkey_login); }},
+          {"timeout",
+           [&](const YAML::Node& v, const std::string& n) {
+             Seconds d = 0;
+             if (!r.read_duration(v, n, d, 0)) return;
+             // Shorter than 10s is not enough to find and touch a key; the
+             // spec recommends at most 10 minutes.
+             if (d < 10 || d > 600) {
+               r.error(v, n, "must be between 10s and 10m (got " + v.Scalar() + ")");
+               return;
+             }
+             c.timeout = d;
+           }},
+      });
+  if (!origins_node || !rp_id_ok) return;
+
+  // A browser only lets a page use an RP ID equal to its own host or a
+  // registrable suffix of it, so an origin outside the RP ID can never work.
+  std::string rp_id = c.rp_id;
+  std::string whose = "rp_id";
+  if (rp_id.empty()) {
+    rp_id = url_host(server.public_url);
+    // An IP public_url has no usable default RP ID; the service reports that.
+    if (looks_like_ip(rp_id)) return;
+    whose = "the RP ID (the host of server.public_url, as rp_id is not set)";
+  }
+  const YAML::Node& list = *origins_node;
+  for (size_t i = 0; i < list.size(); ++i) {
+    const std::string item = strip_trailing_slash(list[i].Scalar());
+    if (!url_problem(item, true).empty()) continue;  // reported above
+    const std::string host = url_host(item);
+    if (host == rp_id || (host.size() > rp_id.size() && host.ends_with("." + rp_id))) continue;
+    r.error(list[i], "webauthn.origins[" + std::to_string(i) + "]",
+            "host " + in_quotes(host) + " of " + in_quotes(item) + " is not " + whose + " " +
+                in_quotes(rp_id) + " or a subdomain of it");
+  }
+}
+
 // Gives recovery codes their level: the base level's first method set plus
 // "rc" is appended to the level they reach, so "password, then a recovery
 // code" reaches it like "password, then TOTP" does. Runs after levels and
@@ -1143,7 +1356,7 @@ Config parse_root(Reader& r, const YAML::Node& root, const std::string& source_n
   }
   // Copy-constructed once (never assigned: YAML::Node assignment writes into
   // the document instead of rebinding).
-  std::optional<YAML::Node> levels_opt, base_opt, rules_opt, default_opt;
+  std::optional<YAML::Node> levels_opt, base_opt, rules_opt, default_opt, webauthn_opt;
   ReachSpec reach;
   r.read_map(
       root, "",
@@ -1187,7 +1400,9 @@ Config parse_root(Reader& r, const YAML::Node& root, const std::string& source_n
            [&](const YAML::Node& v, const std::string&) {
              read_rate_limits(r, v, cfg.rate_limits);
            }},
+          {"webauthn", [&](const YAML::Node& v, const std::string&) { webauthn_opt.emplace(v); }},
       });
+  if (webauthn_opt) read_webauthn(r, *webauthn_opt, cfg.server, cfg.webauthn);
   const YAML::Node levels_node = levels_opt ? *levels_opt : YAML::Node(YAML::NodeType::Null);
   const YAML::Node rules_node = rules_opt ? *rules_opt : YAML::Node(YAML::NodeType::Null);
   const YAML::Node default_node = default_opt ? *default_opt : YAML::Node(YAML::NodeType::Null);

@@ -753,6 +753,7 @@ class Api {
         if (browser) {
           std::string loc = public_base_ + "/step-up?acr=" + url_encode(level.acr);
           if (d.max_age) loc += "&max_age=" + std::to_string(*d.max_age);
+          if (!d.reason.empty()) loc += "&reason=" + url_encode(d.reason);
           loc += "&return_to=" + url_encode(original_url);
           return redirect(req, loc);
         }

@@ -13,8 +13,7 @@ Result<Verdict> Enforcement::decide(const core::RequestFacts& req, const Credent
   Verdict v;
   const auto now = clock_.now();
   if (rule.spec.effect != core::RuleEffect::kRequire) {
-    // Public and deny rules do not depend on who asks; still report who it is
-    // when a credential was sent, for identity headers.
+    // Public and deny rules do not depend on who asks: no credential lookup.
     v.decision = core::decide(rule, nullptr, now);
     return v;
   }

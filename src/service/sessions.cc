@@ -211,6 +211,11 @@ Result<Authenticated> Sessions::from_bearer(std::string_view token) {
     ThreadCache::bound(cache.by_public_id);
     cache.by_public_id[claims.sid] = CachedSession{sess, now};
   }
+  // Clock skew is for verifiers on other machines; this server's clock is the
+  // one that issued the token, so an expired token is simply expired.
+  if (claims.exp <= now) {
+    return fail(ErrorCode::kInvalidToken, "The access token is not valid: expired");
+  }
   auto a = check_live(std::move(sess), Authenticated::Via::kBearer, now);
   if (!a) return a;
   // A bearer token asserts exactly its acr, from auth_time, until its exp.
@@ -321,7 +326,7 @@ Result<IssuedTokens> Sessions::refresh(std::string_view refresh_token, const Cli
 
   // A token of an ended session is simply invalid (logout, revoke, expiry);
   // reuse detection matters while the session is alive.
-  if (sess->revoked_at != 0 || sess->expires_at <= now) {
+  if (sess->revoked_at != 0 || sess->expires_at <= now || sess->idle_expires_at <= now) {
     return fail(ErrorCode::kInvalidRefreshToken, "The session has ended");
   }
   if (rt->rotated_at != 0) return reused();

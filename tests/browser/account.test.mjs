@@ -39,9 +39,14 @@ test('enroll TOTP from /account, then step up with it', async () => {
   const totp = new TotpSource(secret);
   await page.fill('#confirm-code', await totp.next());
   await page.click('#confirm-submit');
-  const item = page.locator('#factors-list li[data-type="totp"]');
-  await item.waitFor();
-  assert.doesNotMatch(await item.textContent(), /Not confirmed/i);
+  // The list shows the factor as unconfirmed from the start; the code turns it
+  // into a confirmed one.
+  await page.waitForFunction(() => {
+    const li = document.querySelector('#factors-list li[data-type="totp"]');
+    return li && !/Not confirmed/i.test(li.textContent);
+  });
+  assert.equal(await page.locator('#factors-list li[data-type="totp"]').count(), 1);
+  assert.equal(await page.locator('#totp-secret').isVisible(), false, 'the secret is no longer shown');
   await shot(page, 'account-totp-enrolled');
 
   // The new factor is what the step-up page now offers for a transfer.

@@ -188,12 +188,19 @@ TEST(ParseConfig, EmptyFileGivesDefaults) {
     EXPECT_EQ(c.levels.at(0).name, "aal1");
     EXPECT_EQ(c.levels.at(0).elevation, std::nullopt);
     EXPECT_EQ(c.levels.at(1).name, "aal2");
-    // The three second-factor sets, then recovery codes (factors.recovery_codes.reaches).
-    EXPECT_EQ(c.levels.at(1).reached_by, (std::vector<std::vector<std::string>>{
-                                             {"pwd", "otp"}, {"pwd", "hwk"}, {"pwd", "swk"},
-                                             {"pwd", "rc"}}));
+    // The three second-factor sets, the two passkey-alone sets, then recovery
+    // codes (factors.recovery_codes.reaches).
+    EXPECT_EQ(c.levels.at(1).reached_by,
+              (std::vector<std::vector<std::string>>{{"pwd", "otp"},
+                                                     {"pwd", "hwk"},
+                                                     {"pwd", "swk"},
+                                                     {"hwk", "user"},
+                                                     {"swk", "user"},
+                                                     {"pwd", "rc"}}));
     EXPECT_EQ(c.levels.at(1).elevation, 900);
     EXPECT_EQ(c.levels.at(2).name, "aal3");
+    EXPECT_EQ(c.levels.at(2).reached_by,
+              (std::vector<std::vector<std::string>>{{"pwd", "hwk", "user"}}));
     EXPECT_EQ(c.levels.at(2).elevation, 300);
     EXPECT_EQ(c.base_level, "aal1");
     EXPECT_TRUE(c.policy.rules().empty());
@@ -269,6 +276,11 @@ TEST(ParseConfig, ExampleFileParsesAndShowsTheDefaults) {
   EXPECT_EQ(c.rate_limits.login.burst, d.rate_limits.login.burst);
   EXPECT_EQ(c.rate_limits.verify.per_second, d.rate_limits.verify.per_second);
   EXPECT_EQ(c.rate_limits.verify.burst, d.rate_limits.verify.burst);
+  EXPECT_EQ(c.webauthn.rp_id, d.webauthn.rp_id);
+  EXPECT_EQ(c.webauthn.rp_name, d.webauthn.rp_name);
+  EXPECT_EQ(c.webauthn.origins, d.webauthn.origins);
+  EXPECT_EQ(c.webauthn.passkey_login, d.webauthn.passkey_login);
+  EXPECT_EQ(c.webauthn.timeout, d.webauthn.timeout);
 }
 
 TEST(ParseConfig, StoragePathResolution) {
@@ -351,7 +363,7 @@ INSTANTIATE_TEST_SUITE_P(
                  "test.yaml:2: unknown key \"levls\" at the top level (allowed: server, log, "
                  "storage, tokens, sessions, cookie, passwords, levels, base_level, rules, "
                  "default, return_to_origins, introspection_clients, factors, secrets, step_up, "
-                 "lockout, rate_limits)"},
+                 "lockout, rate_limits, webauthn)"},
         ErrorRow{"unknown key in server", "server:\n  listen: \"a:1\"\n  listn: \"b:2\"\n",
                  "test.yaml:3: unknown key \"listn\" in server (allowed: listen, public_url, "
                  "io_threads, max_body_bytes, read_timeout, idle_timeout, drain_timeout, "

@@ -76,7 +76,11 @@ TEST(StepUpConfig, FullRoundTrip) {
   EXPECT_EQ(c.rate_limits.verify.burst, 1);
   // aal3 gets the recovery set, aal2 keeps its own.
   EXPECT_EQ(reached_by(c, "aal3"), (Sets{{"pwd", "hwk", "user"}, {"pwd", "rc"}}));
-  EXPECT_EQ(reached_by(c, "aal2"), (Sets{{"pwd", "otp"}, {"pwd", "hwk"}, {"pwd", "swk"}}));
+  EXPECT_EQ(reached_by(c, "aal2"), (Sets{{"pwd", "otp"},
+                                         {"pwd", "hwk"},
+                                         {"pwd", "swk"},
+                                         {"hwk", "user"},
+                                         {"swk", "user"}}));
 }
 
 TEST(StepUpConfig, Defaults) {
@@ -140,8 +144,12 @@ TEST(StepUpConfig, SecretsPathResolution) {
 TEST(RecoveryReach, DefaultAppendsPasswordThenCodeToAal2) {
   const Config c = parse_config("", "x");
   EXPECT_EQ(reached_by(c, "aal1"), (Sets{{"pwd"}}));
-  EXPECT_EQ(reached_by(c, "aal2"),
-            (Sets{{"pwd", "otp"}, {"pwd", "hwk"}, {"pwd", "swk"}, {"pwd", "rc"}}));
+  EXPECT_EQ(reached_by(c, "aal2"), (Sets{{"pwd", "otp"},
+                                         {"pwd", "hwk"},
+                                         {"pwd", "swk"},
+                                         {"hwk", "user"},
+                                         {"swk", "user"},
+                                         {"pwd", "rc"}}));
   EXPECT_EQ(reached_by(c, "aal3"), (Sets{{"pwd", "hwk", "user"}}));
 
   // And the level table now decides so: a password, then a recovery code,
@@ -164,7 +172,11 @@ TEST(RecoveryReach, NoneOrEmptyDisables) {
                            "factors: { recovery_codes: { reaches: \"\" } }\n"}) {
     const Config c = parse_config(text, "x");
     EXPECT_EQ(c.factors.recovery_codes_reach, "") << text;
-    EXPECT_EQ(reached_by(c, "aal2"), (Sets{{"pwd", "otp"}, {"pwd", "hwk"}, {"pwd", "swk"}}))
+    EXPECT_EQ(reached_by(c, "aal2"), (Sets{{"pwd", "otp"},
+                                           {"pwd", "hwk"},
+                                           {"pwd", "swk"},
+                                           {"hwk", "user"},
+                                           {"swk", "user"}}))
         << text;
   }
 }

@@ -192,7 +192,7 @@ TEST(Pages, AssetRevalidatesByETag) {
   EXPECT_EQ(etag.front(), '"');
   EXPECT_EQ(field(*first, "Cache-Control"), "no-cache");
 
-  for (const std::string inm : {etag, "W/" + etag, "\"other\", " + etag, std::string("*")}) {
+  for (const std::string& inm : {etag, "W/" + etag, "\"other\", " + etag, std::string("*")}) {
     auto req = make_request(bhttp::verb::get, "/assets/style.css");
     req.set(bhttp::field::if_none_match, inm);
     auto res = hosted_page(req);

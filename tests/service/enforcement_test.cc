@@ -204,9 +204,13 @@ TEST_F(EnforcementTest, ElevationLapsesAtExactlyReachedAtPlusElevation) {
     core::Seconds at;
     Verdict pay;
   };
+  // The elevated bearer token's exp is capped at the lapse, so past it the
+  // token is expired (invalid_token: refresh, then step up); the cookie
+  // session falls back to aal1 and gets the step-up challenge.
   for (Cred c : {Cred::kCookieAal2, Cred::kBearerAal2}) {
+    const Verdict after = c == Cred::kBearerAal2 ? Verdict::kLogin : Verdict::kStepUp;
     for (Step st : {Step{0, Verdict::kAllow}, Step{119, Verdict::kAllow},
-                    Step{120, Verdict::kStepUp}, Step{121, Verdict::kStepUp}}) {
+                    Step{120, after}, Step{121, after}}) {
       SCOPED_TRACE(std::string(cred_name(c)) + " at +" + std::to_string(st.at));
       clock().set(t + st.at);
       EXPECT_EQ(core::to_string(verdict("GET", "/pay/x", c)), core::to_string(st.pay));
@@ -215,6 +219,22 @@ TEST_F(EnforcementTest, ElevationLapsesAtExactlyReachedAtPlusElevation) {
   // The cookie still holds the base level after the lapse.
   clock().set(t + 120);
   EXPECT_EQ(verdict("GET", "/app/x", Cred::kCookieAal2), Verdict::kAllow);
+}
+
+// An access token past its exp is no valid credential: the answer is "log in
+// again / refresh" (invalid_token), never "step up to the base level". The
+// verifier's clock_skew (30s) is for other machines' clocks, not a license to
+// report an expired aal1 token as insufficient.
+TEST_F(EnforcementTest, ExpiredBearerIsLoginNotStepUp) {
+  make_sessions();
+  clock().set(kT0 + 599);
+  ASSERT_EQ(verdict("GET", "/app/x", Cred::kBearerAal1), Verdict::kAllow);
+  clock().set(kT0 + 600 + 31);  // beyond exp + skew: the verifier refuses
+  EXPECT_EQ(core::to_string(verdict("GET", "/app/x", Cred::kBearerAal1)),
+            core::to_string(Verdict::kLogin));
+  clock().set(kT0 + 600 + 1);  // past exp, inside the skew
+  const Verdict v = verdict("GET", "/app/x", Cred::kBearerAal1);
+  EXPECT_EQ(core::to_string(v), core::to_string(Verdict::kLogin));
 }
 
 }  // namespace

@@ -454,5 +454,28 @@ TEST_F(StepUpTest, RecoveryCodesAreSingleUseAndCounted) {
   EXPECT_EQ((*left)[0].remaining, 8);
 }
 
+TEST_F(StepUpTest, ExhaustedRecoveryCodesAreNoLongerOffered) {
+  start({{"factors", "{ recovery_codes: { count: 5, reaches: aal2 } }"},
+         {"sessions", "{ idle_timeout: 12h, absolute_timeout: 24h }"}});
+  auto u = add_user("alice");
+  auto s = sign_in(u);
+  auto rc = rt().enrollment().new_recovery_codes(who(s.cookie_value), kClient);
+  ASSERT_TRUE(rc.has_value());
+  ASSERT_EQ(rc->codes.size(), 5u);
+  std::string cookie = s.cookie_value;
+  for (int i = 0; i < 5; ++i) {
+    auto c = start_challenge(cookie);
+    ASSERT_TRUE(c.has_value()) << i;
+    auto r = rt().step_up().verify(who(cookie), c->challenge.id,
+                                   testenv::proof("recovery_code", rc->codes[i]), kClient);
+    ASSERT_TRUE(r.has_value()) << testenv::code_name(r.error());
+    EXPECT_EQ(r->recovery_codes_remaining, 4 - i);
+    cookie = r->cookie_value;
+  }
+  auto none = start_challenge(cookie);
+  ASSERT_FALSE(none.has_value());
+  EXPECT_EQ(none.error().code, ErrorCode::kNoFactor);
+}
+
 }  // namespace
 }  // namespace stepup::service

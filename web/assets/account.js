@@ -70,12 +70,17 @@
 
   // ---- factors -----------------------------------------------------------
 
+  // A factor's own name, unless it only repeats its kind.
+  function distinct(name, kind) {
+    return typeof name === 'string' && name.trim() !== '' && name.trim().toLowerCase() !== kind;
+  }
+
   function factorLabel(f) {
     switch (f.type) {
       case 'password': return 'Password';
-      case 'totp': return f.name ? 'Authenticator app: ' + f.name : 'Authenticator app';
+      case 'totp': return distinct(f.name, 'authenticator app') ? 'Authenticator app (' + f.name + ')' : 'Authenticator app';
       case 'recovery_codes': return 'Recovery codes';
-      case 'webauthn': return f.name ? 'Security key: ' + f.name : 'Security key';
+      case 'webauthn': return distinct(f.name, 'security key') ? 'Security key (' + f.name + ')' : 'Security key';
       default: return f.name || f.type;
     }
   }

@@ -121,7 +121,8 @@
 
     const totp = offered('totp');
     const recovery = offered('recovery_code');
-    if (totp.length === 1 && totp[0].name) $('totp-name').textContent = totp[0].name;
+    const name = totp.length === 1 ? String(totp[0].name || '').trim() : '';
+    if (name && name.toLowerCase() !== 'authenticator app') $('totp-name').textContent = ' (' + name + ')';
     if (recovery.length && typeof recovery[0].remaining === 'number') {
       $('recovery-remaining').textContent = ' (' + recovery[0].remaining + ' left)';
     }
