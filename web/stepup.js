@@ -7,7 +7,8 @@
  * WWW-Authenticate carries error="insufficient_user_authentication" (RFC 9470;
  * or the same error in a JSON body), it opens a modal <dialog>, runs the
  * step-up against the stepup server (POST /api/v1/step-up, then .../verify with
- * a TOTP or recovery code), and retries the original request once. It resolves
+ * a security key or passkey (WebAuthn, offered first when the user has one), a
+ * TOTP or a recovery code), and retries the original request once. It resolves
  * with the retried response; if the user cancels, with the original 401.
  *
  * The stepup server must be reachable on the page's origin (same site, e.g.
@@ -83,6 +84,66 @@
     return { ok: res.ok, status: res.status, data, retryAfter: Number.isFinite(ra) && ra > 0 ? ra : 0 };
   }
 
+  // ---- WebAuthn -------------------------------------------------------------
+  // The API sends binary fields as base64url without padding; the browser
+  // wants ArrayBuffers (the same conversions as the hosted pages' webauthn.js,
+  // repeated so that this file works alone).
+
+  function webauthnSupported() {
+    return typeof global.PublicKeyCredential === 'function' && !!navigator.credentials &&
+      typeof navigator.credentials.get === 'function';
+  }
+
+  function toBuffer(b64url) {
+    const s = String(b64url || '').replace(/-/g, '+').replace(/_/g, '/');
+    const bin = atob(s + '='.repeat((4 - (s.length % 4)) % 4));
+    const out = new Uint8Array(bin.length);
+    for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+    return out.buffer;
+  }
+
+  function toBase64url(buf) {
+    const bytes = new Uint8Array(buf);
+    let bin = '';
+    for (let i = 0; i < bytes.length; i += 0x8000) bin += String.fromCharCode.apply(null, bytes.subarray(i, i + 0x8000));
+    return btoa(bin).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+  }
+
+  // Resolves {ok, credential} or {ok: false, cancelled, message}; never rejects.
+  async function webauthnGet(options) {
+    const publicKey = Object.assign({}, options, {
+      challenge: toBuffer(options.challenge),
+      allowCredentials: (Array.isArray(options.allowCredentials) ? options.allowCredentials : [])
+        .map((d) => Object.assign({}, d, { id: toBuffer(d.id) })),
+    });
+    try {
+      const cred = await navigator.credentials.get({ publicKey });
+      if (!cred) return { ok: false, cancelled: true, message: 'Nothing was chosen. You can try again.' };
+      const r = cred.response;
+      const credential = {
+        id: cred.id, rawId: toBase64url(cred.rawId), type: cred.type,
+        response: {
+          clientDataJSON: toBase64url(r.clientDataJSON),
+          authenticatorData: toBase64url(r.authenticatorData),
+          signature: toBase64url(r.signature),
+        },
+      };
+      if (r.userHandle && r.userHandle.byteLength) credential.response.userHandle = toBase64url(r.userHandle);
+      return { ok: true, credential };
+    } catch (e) {
+      if (e && e.name === 'NotAllowedError') {
+        return {
+          ok: false, cancelled: true,
+          message: options.userVerification === 'required'
+            ? 'The check was cancelled, timed out, or your key could not verify you (this needs its PIN or biometric).'
+            : 'The check was cancelled or timed out. You can try again.',
+        };
+      }
+      return { ok: false, cancelled: false,
+               message: 'The security key or passkey did not answer (' + ((e && e.name) || 'error') + ').' };
+    }
+  }
+
   function waitWords(s) {
     s = Math.max(1, Math.ceil(s));
     if (s < 60) return s + (s === 1 ? ' second' : ' seconds');
@@ -137,6 +198,12 @@
     const loading = el('p', { id: 'stepup-modal-loading', class: 'stepup-modal-level' }, 'Preparing the check…');
     const form = el('form', { id: 'stepup-modal-form', novalidate: '' });
 
+    const keyBox = el('div', { class: 'stepup-modal-webauthn', hidden: true });
+    const useKey = el('button', { id: 'stepup-modal-use-webauthn', type: 'button', class: 'stepup-modal-primary' },
+                      'Use your security key or passkey');
+    const keyOr = el('p', { class: 'stepup-modal-or', hidden: true }, 'or enter a code');
+    keyBox.append(useKey, keyOr);
+
     const totpField = el('div', { class: 'stepup-modal-field' });
     const totpLabel = el('label', { for: 'stepup-modal-totp' }, 'Code from your authenticator app');
     const totp = el('input', { id: 'stepup-modal-totp', type: 'text', autocomplete: 'one-time-code',
@@ -159,10 +226,11 @@
                        'Use your authenticator app instead');
     const accountLink = el('a', { id: 'stepup-modal-account', href: config.base + '/account', hidden: true },
                            'Open account settings');
-    form.append(totpField, recField, actions, useRec, useTotp);
+    form.append(keyBox, totpField, recField, actions, useRec, useTotp);
     d.append(title, reason, level, loading, error, form, accountLink);
     document.body.append(d);
-    ui = { d, reason, level, error, loading, form, totpField, totp, recField, rec, submit, cancel, useRec, useTotp, accountLink };
+    ui = { d, reason, level, error, loading, form, keyBox, useKey, keyOr, totpField, totp, recField, rec, submit, cancel,
+           useRec, useTotp, accountLink };
     return ui;
   }
 
@@ -188,15 +256,17 @@
 
       const say = (t) => { u.error.textContent = t || ''; };
       const offered = (type) => (started ? started.methods.filter((m) => m.type === type) : []);
-      const setMode = (m) => {
+      const setMode = (m, quiet) => {
         mode = m;
         const recovery = m === 'recovery_code';
         u.totpField.hidden = recovery;
         u.recField.hidden = !recovery;
         u.useRec.hidden = recovery || !offered('recovery_code').length;
         u.useTotp.hidden = !recovery || !offered('totp').length;
-        (recovery ? u.rec : u.totp).focus();
+        if (!quiet) (recovery ? u.rec : u.totp).focus();
       };
+      const keyOffered = () => offered('webauthn').length > 0 && started.webauthn &&
+        typeof started.webauthn === 'object' && webauthnSupported();
       const finish = (value) => {
         if (finished) return;
         finished = true;
@@ -204,13 +274,14 @@
         u.cancel.onclick = null;
         u.useRec.onclick = null;
         u.useTotp.onclick = null;
+        u.useKey.onclick = null;
         u.d.oncancel = null;
         if (u.d.open) u.d.close();
         if (before && typeof before.focus === 'function') before.focus();
         resolve(value);
       };
 
-      async function start(again) {
+      async function start(again, note) {
         u.form.hidden = true;
         u.loading.hidden = false;
         const body = { acr_values: ch.acr_values || '' };
@@ -242,8 +313,72 @@
         u.level.textContent = lvl;
         u.form.hidden = false;
         const hasTotp = offered('totp').length > 0;
-        setMode(hasTotp && !(mode === 'recovery_code' && offered('recovery_code').length) ? 'totp' : 'recovery_code');
-        if (again) say(describe({ data: { error: 'invalid_challenge' } }));
+        const key = keyOffered();
+        const codes = hasTotp || offered('recovery_code').length > 0;
+        if (!key && !codes) {
+          say('None of your sign-in methods can be used here.');
+          u.form.hidden = true;
+          u.accountLink.hidden = false;
+          u.cancel.focus();
+          return;
+        }
+        u.keyBox.hidden = !key;
+        u.keyOr.hidden = !codes;
+        u.useKey.disabled = false;
+        u.submit.hidden = !codes;
+        if (codes) {
+          setMode(hasTotp && !(mode === 'recovery_code' && offered('recovery_code').length) ? 'totp' : 'recovery_code', key);
+        } else {
+          u.totpField.hidden = true;
+          u.recField.hidden = true;
+          u.useRec.hidden = true;
+          u.useTotp.hidden = true;
+        }
+        if (key) u.useKey.focus();
+        if (again) say(note || describe({ data: { error: 'invalid_challenge' } }));
+      }
+
+      // The browser's WebAuthn dialog, then verify. A refused answer gets a
+      // fresh challenge, so the next try signs new bytes.
+      async function verifyKey() {
+        say('');
+        u.useKey.disabled = true;
+        const c = await webauthnGet(started.webauthn);
+        if (finished) return;
+        u.useKey.disabled = false;
+        if (!c.ok) {
+          say(c.message);
+          u.useKey.focus();
+          return;
+        }
+        u.useKey.disabled = true;
+        const r = await api('/api/v1/step-up/' + encodeURIComponent(started.challenge_id) + '/verify',
+                            { method: 'webauthn', credential: c.credential }, authorization);
+        if (finished) return;
+        u.useKey.disabled = false;
+        if (r.ok) {
+          if (config.onVerified) {
+            try { config.onVerified(r.data); } catch (e) { /* the app's problem */ }
+          }
+          finish(r.data);
+          return;
+        }
+        const e = r.data.error;
+        if (e === 'invalid_code' || e === 'code_already_used') {
+          start(true, 'Your security key or passkey was not accepted: ' +
+                (r.data.error_description || 'it did not pass the check') + '.');
+          return;
+        }
+        if (e === 'invalid_challenge' || e === 'not_found') {
+          start(true);
+          return;
+        }
+        if (e === 'factor_locked') {
+          say('Too many failed tries. Your security key is locked for ' + waitWords(r.retryAfter || 1) + '.');
+        } else {
+          say(describe(r));
+        }
+        u.useKey.focus();
       }
 
       async function verify() {
@@ -288,6 +423,7 @@
       u.reason.textContent = ch.error_description || '';
       u.level.textContent = '';
       u.accountLink.hidden = true;
+      u.keyBox.hidden = true;
       u.submit.disabled = false;
       say('');
 
@@ -299,6 +435,7 @@
       u.d.oncancel = (ev) => { ev.preventDefault(); finish(null); };  // Escape
       u.useRec.onclick = () => { say(''); setMode('recovery_code'); };
       u.useTotp.onclick = () => { say(''); setMode('totp'); };
+      u.useKey.onclick = () => { if (started && !u.useKey.disabled) verifyKey(); };
       u.d.showModal();
       start(false);
     });

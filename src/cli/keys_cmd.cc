@@ -29,7 +29,8 @@ int run_keys_rotate(const KeysOptions& o) {
   const core::Seconds publish_for = cfg.tokens.key_retire_after > 0
                                         ? cfg.tokens.key_retire_after
                                         : cfg.tokens.access_ttl + cfg.tokens.clock_skew;
-  auto kid = service::KeyRing::rotate(*store, *alg, clock.now(), publish_for);
+  auto box = service::open_secret_box(cfg);
+  auto kid = service::KeyRing::rotate(*store, *alg, clock.now(), publish_for, box);
   if (!kid) {
     std::cerr << "stepup: key rotation failed: " << kid.error().description << "\n";
     return 1;

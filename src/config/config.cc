@@ -600,7 +600,7 @@ void read_passwords(Reader& r, const YAML::Node& node, PasswordConfig& c) {
           {"min_length",
            [&](const YAML::Node& v, const std::string& n) {
              min_line = line_of(v);
-             r.read_int(v, n, c.min_length, 1, 4096);
+             r.read_int(v, n, c.min_length, 8, 4096);
            }},
           {"max_length",
            [&](const YAML::Node& v, const std::string& n) {

@@ -5,11 +5,12 @@
 namespace stepup::service {
 
 namespace {
-store::SigningKey to_record(const crypto::SigningKey& k, core::UnixTime now) {
+store::SigningKey to_record(const crypto::SigningKey& k, core::UnixTime now,
+                            const factors::SecretBox& box) {
   store::SigningKey r;
   r.kid = k.kid();
   r.algorithm = std::string(crypto::to_string(k.alg()));
-  r.private_pem = k.private_pem();
+  r.private_pem = box.seal(k.private_pem(), "signing-key:" + k.kid());
   r.public_jwk = k.public_jwk_json();
   r.created_at = now;
   return r;
@@ -17,7 +18,8 @@ store::SigningKey to_record(const crypto::SigningKey& k, core::UnixTime now) {
 }  // namespace
 
 Result<std::shared_ptr<const KeyRing>> KeyRing::load(store::Store& store, crypto::Alg alg,
-                                                     core::UnixTime now) {
+                                                     core::UnixTime now,
+                                                     const factors::SecretBox& box) {
   auto keys = store.list_signing_keys();
   if (!keys) return fail(ErrorCode::kUnavailable, "cannot read signing keys from the store");
 
@@ -33,7 +35,7 @@ Result<std::shared_ptr<const KeyRing>> KeyRing::load(store::Store& store, crypto
         (void)store.retire_signing_key(k.kid, now, now + 24 * 3600);
       }
     }
-    if (!store.add_signing_key(to_record(fresh, now))) {
+    if (!store.add_signing_key(to_record(fresh, now, box))) {
       return fail(ErrorCode::kUnavailable, "cannot store the new signing key");
     }
     keys = store.list_signing_keys();
@@ -45,7 +47,17 @@ Result<std::shared_ptr<const KeyRing>> KeyRing::load(store::Store& store, crypto
   }
 
   auto ring = std::make_shared<KeyRing>();
-  auto signer = crypto::SigningKey::from_pem(active->private_pem, alg, active->kid);
+  std::string pem = active->private_pem;
+  if (pem.rfind("-----BEGIN", 0) != 0) {
+    auto opened = box.open(pem, "signing-key:" + active->kid);
+    if (!opened) {
+      return fail(ErrorCode::kInternal,
+                  "cannot decrypt signing key " + active->kid +
+                      " (wrong or missing secrets.key_file / old_key_files?)");
+    }
+    pem = std::move(*opened);
+  }
+  auto signer = crypto::SigningKey::from_pem(pem, alg, active->kid);
   if (!signer) return fail(ErrorCode::kInternal, "stored signing key unusable: " + signer.error());
   ring->signer_ = std::make_unique<crypto::SigningKey>(std::move(*signer));
 
@@ -64,11 +76,11 @@ Result<std::shared_ptr<const KeyRing>> KeyRing::load(store::Store& store, crypto
 }
 
 Result<std::string> KeyRing::rotate(store::Store& store, crypto::Alg alg, core::UnixTime now,
-                                    core::Seconds publish_for) {
+                                    core::Seconds publish_for, const factors::SecretBox& box) {
   auto keys = store.list_signing_keys();
   if (!keys) return fail(ErrorCode::kUnavailable, "cannot read signing keys from the store");
   auto fresh = crypto::SigningKey::generate(alg);
-  if (!store.add_signing_key(to_record(fresh, now))) {
+  if (!store.add_signing_key(to_record(fresh, now, box))) {
     return fail(ErrorCode::kUnavailable, "cannot store the new signing key");
   }
   for (const auto& k : *keys) {

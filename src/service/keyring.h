@@ -13,6 +13,7 @@
 
 #include "core/time.h"
 #include "crypto/jws.h"
+#include "factors/secret_box.h"
 #include "service/error.h"
 #include "store/store.h"
 
@@ -21,14 +22,17 @@ namespace stepup::service {
 class KeyRing {
  public:
   // Loads keys; when none is active, generates one with `alg` and stores it.
+  // Private keys are sealed with `box` in the store (a stolen database file
+  // alone cannot mint tokens); plain PEM rows from older versions still load.
   static Result<std::shared_ptr<const KeyRing>> load(store::Store& store, crypto::Alg alg,
-                                                     core::UnixTime now);
+                                                     core::UnixTime now,
+                                                     const factors::SecretBox& box);
 
   // Adds a new signing key and retires the current ones: they keep being
   // published until now + publish_for, so tokens they signed stay verifiable.
   // Returns the new kid.
   static Result<std::string> rotate(store::Store& store, crypto::Alg alg, core::UnixTime now,
-                                    core::Seconds publish_for);
+                                    core::Seconds publish_for, const factors::SecretBox& box);
 
   const crypto::SigningKey& signer() const { return *signer_; }
   const crypto::KeySet& verifier() const { return keyset_; }

@@ -15,7 +15,12 @@ namespace wa = factors::webauthn;
 
 namespace {
 constexpr std::string_view kRegisterMethod = "webauthn.create";
+
+// Opaque and stable: no name or email in it.
+std::string user_handle(std::int64_t user_id) {
+  return crypto::sha256("stepup-user-handle:" + std::to_string(user_id)).substr(0, 16);
 }
+}  // namespace
 
 Passkeys::Passkeys(const config::Config& cfg, store::Store& store, const Clock& clock,
                    Sessions& sessions, FactorCheck& check, Enrollment& enrollment, Audit& audit)
@@ -52,9 +57,7 @@ Result<RegistrationOptions> Passkeys::registration_options(const Authenticated& 
   if (!store_.add_challenge(c)) return fail(ErrorCode::kUnavailable, "cannot store the challenge");
 
   const auto rp = rp_config(cfg_);
-  // The user handle is opaque and stable: no name or email in it.
-  const std::string handle =
-      crypto::sha256("stepup-user-handle:" + std::to_string(who.session.user_id)).substr(0, 16);
+  const std::string handle = user_handle(who.session.user_id);
   json::array params;
   for (int alg : rp.algorithms) params.push_back(json::object{{"type", "public-key"}, {"alg", alg}});
   json::object pk{
@@ -173,6 +176,13 @@ Result<NewSession> Passkeys::login(std::string_view challenge_id, const WebAuthn
   }
   auto user = store_.find_user_by_id(proof->user_id);
   if (!user || user->disabled) {
+    return fail(ErrorCode::kInvalidCredentials, "The passkey was not accepted");
+  }
+  // WebAuthn §7.2 steps 5-6: the user handle the authenticator returns must
+  // be the one of the credential's owner.
+  if (!a.user_handle.empty() &&
+      !crypto::constant_time_equal(a.user_handle, user_handle(user->id))) {
+    audit_.record(now, "login.failed", anon, R"({"method":"webauthn","reason":"user_handle"})");
     return fail(ErrorCode::kInvalidCredentials, "The passkey was not accepted");
   }
   std::vector<core::MethodProof> methods{core::MethodProof{proof->method, now}};

@@ -16,13 +16,24 @@ std::unique_ptr<store::Store> open_store(const config::Config& cfg) {
   return std::move(*s);
 }
 
+factors::SecretBox open_secret_box(const config::Config& cfg) {
+  auto box = factors::SecretBox::from_files(cfg.secrets.key_file, cfg.secrets.old_key_files,
+                                            /*create_if_missing=*/true);
+  if (!box) throw std::runtime_error("secrets key file: " + box.error());
+  return std::move(*box);
+}
+
 Runtime::Runtime(config::Config cfg, std::unique_ptr<Clock> clock)
     : cfg_(std::move(cfg)), clock_(clock ? std::move(clock) : std::make_unique<SystemClock>()) {
   store_ = open_store(cfg_);
   audit_ = std::make_unique<Audit>(*store_);
   auto alg = crypto::alg_from_string(cfg_.tokens.algorithm);
   if (!alg) throw std::runtime_error("unsupported token algorithm " + cfg_.tokens.algorithm);
-  auto keys = KeyRing::load(*store_, *alg, clock_->now());
+  auto box = factors::SecretBox::from_files(cfg_.secrets.key_file, cfg_.secrets.old_key_files,
+                                            /*create_if_missing=*/true);
+  if (!box) throw std::runtime_error("secrets key file: " + box.error());
+  box_ = std::make_unique<factors::SecretBox>(std::move(*box));
+  auto keys = KeyRing::load(*store_, *alg, clock_->now(), *box_);
   if (!keys) throw std::runtime_error(keys.error().description);
   keys_ = *keys;
   sessions_ = std::make_unique<Sessions>(cfg_, *store_, *clock_, keys_, *audit_);
@@ -30,10 +41,6 @@ Runtime::Runtime(config::Config cfg, std::unique_ptr<Clock> clock)
                                                   cfg_.passwords.hash_queue);
   signin_ = std::make_unique<SignIn>(cfg_, *store_, *clock_, *sessions_, *audit_, *pool_);
   enforcement_ = std::make_unique<Enforcement>(cfg_, *sessions_, *clock_);
-  auto box = factors::SecretBox::from_files(cfg_.secrets.key_file, cfg_.secrets.old_key_files,
-                                            /*create_if_missing=*/true);
-  if (!box) throw std::runtime_error("secrets key file: " + box.error());
-  box_ = std::make_unique<factors::SecretBox>(std::move(*box));
   check_ = std::make_unique<FactorCheck>(cfg_, *store_, *clock_, *box_, *audit_);
   step_up_ = std::make_unique<StepUp>(cfg_, *store_, *clock_, *sessions_, *check_, *audit_);
   enrollment_ = std::make_unique<Enrollment>(cfg_, *store_, *clock_, *sessions_, *check_, *audit_);

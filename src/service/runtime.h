@@ -42,6 +42,7 @@ class Runtime {
   StepUp& step_up() { return *step_up_; }
   Enrollment& enrollment() { return *enrollment_; }
   Passkeys& passkeys() { return *passkeys_; }
+  const factors::SecretBox& secret_box() const { return *box_; }
   RateLimiter& login_limiter() { return *login_limiter_; }
   RateLimiter& verify_limiter() { return *verify_limiter_; }
 
@@ -50,12 +51,12 @@ class Runtime {
   std::unique_ptr<Clock> clock_;
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<Audit> audit_;
+  std::unique_ptr<factors::SecretBox> box_;
   std::shared_ptr<const KeyRing> keys_;
   std::unique_ptr<Sessions> sessions_;
   std::unique_ptr<factors::PasswordPool> pool_;
   std::unique_ptr<SignIn> signin_;
   std::unique_ptr<Enforcement> enforcement_;
-  std::unique_ptr<factors::SecretBox> box_;
   std::unique_ptr<FactorCheck> check_;
   std::unique_ptr<StepUp> step_up_;
   std::unique_ptr<Enrollment> enrollment_;
@@ -66,5 +67,7 @@ class Runtime {
 
 // Opens only the store of a config (for CLI commands that need nothing else).
 std::unique_ptr<store::Store> open_store(const config::Config& cfg);
+// The secrets box of a config (creates the key file when missing).
+factors::SecretBox open_secret_box(const config::Config& cfg);
 
 }  // namespace stepup::service

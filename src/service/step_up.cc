@@ -60,7 +60,21 @@ Result<std::vector<OfferedMethod>> StepUp::offer(std::int64_t user_id, core::Lev
   for (const auto& f : *fs) {
     if (!f.confirmed || f.locked_until < 0) continue;
     if (f.type == kFactorWebAuthn) {
-      if (!level_uses_webauthn(l)) continue;
+      // Offer a key only when what it can prove (hwk or swk, and user) plus
+      // the base methods reaches the level: a synced passkey never reaches aal3.
+      auto rec = parse_webauthn_record(f);
+      if (!rec) continue;
+      std::vector<core::MethodProof> would;
+      if (auto base = cfg_.levels.find(cfg_.base_level)) {
+        for (const auto& set : cfg_.levels.at(*base).reached_by) {
+          for (const auto& m : set) would.push_back(core::MethodProof{m, 1});
+        }
+      }
+      would.push_back(core::MethodProof{rec->cred.backup_eligible ? "swk" : "hwk", 1});
+      would.push_back(core::MethodProof{"user", 1});
+      bool reaches = false;
+      for (const auto& a : cfg_.levels.attainments(would, 1)) reaches |= a.level >= level;
+      if (!reaches) continue;
     } else {
       auto m = method_of_factor_type(f.type);
       if (m.empty() || !level_uses(l, m)) continue;
@@ -204,6 +218,24 @@ Result<StepUpResult> StepUp::verify(const Authenticated& who, std::string_view c
     return check_.recovery_code(who.session.user_id, proof.code, ctx);
   }();
   if (!proven) return tl::unexpected(proven.error());
+
+  // The proof must reach the level asked for (e.g. a key without user
+  // verification cannot make aal3); otherwise nothing is recorded.
+  {
+    store::Session probe = who.session;
+    record_proof(probe, proven->method, now);
+    for (const auto& m : proven->extra_methods) record_proof(probe, m, now);
+    auto target = cfg_.levels.find(c->target_level);
+    bool reached = false;
+    for (const auto& a : cfg_.levels.attainments(probe.methods, now)) {
+      reached |= target && a.level >= *target;
+    }
+    if (!reached) {
+      return fail(ErrorCode::kInvalidCode,
+                  "This proof does not reach " + c->target_level +
+                      " (a device-bound key with user verification may be needed)");
+    }
+  }
 
   // Spend the challenge (a concurrent verify of the same challenge loses here).
   auto spent = store_.consume_challenge(c->id, now);

@@ -119,6 +119,7 @@ INSTANTIATE_TEST_SUITE_P(
                       RouteCase{"/assets/login.js", "text/javascript; charset=utf-8", false},
                       RouteCase{"/assets/step-up.js", "text/javascript; charset=utf-8", false},
                       RouteCase{"/assets/account.js", "text/javascript; charset=utf-8", false},
+                      RouteCase{"/assets/webauthn.js", "text/javascript; charset=utf-8", false},
                       RouteCase{"/assets/logo.svg", "image/svg+xml", false}));
 
 TEST(Pages, EveryEmbeddedFileIsServedWithItsBytes) {
@@ -331,14 +332,14 @@ TEST(PagesHtml, PagesAreDeclaredAccessible) {
 // Element ids the browser tests and docs/hosted-pages.md promise.
 TEST(PagesHtml, StableElementIds) {
   const std::vector<std::pair<std::string, std::vector<std::string>>> want = {
-      {"login.html", {"username", "password", "login-submit", "error", "login-form"}},
+      {"login.html", {"username", "password", "login-submit", "error", "login-form", "passkey-login"}},
       {"step-up.html",
        {"reason", "level-name", "verify-form", "totp-code", "verify-submit", "use-recovery",
-        "use-totp", "recovery-code", "error", "cancel"}},
+        "use-totp", "recovery-code", "error", "cancel", "use-webauthn"}},
       {"account.html",
        {"sessions-list", "factors-list", "enroll-totp", "totp-qr", "totp-secret", "confirm-code",
         "confirm-submit", "regen-recovery", "recovery-codes-list", "recovery-done", "logout",
-        "error", "status"}},
+        "error", "status", "add-webauthn", "webauthn-name"}},
   };
   for (const auto& [page, ids] : want) {
     const std::string doc(asset(page));
@@ -346,6 +347,58 @@ TEST(PagesHtml, StableElementIds) {
     for (const auto& id : ids) {
       EXPECT_NE(doc.find("id=\"" + id + "\""), std::string::npos) << page << " lacks #" << id;
     }
+  }
+}
+
+// The phishing-resistant method comes first: on /step-up the key button
+// precedes the code form; on /account adding a key precedes the app.
+TEST(PagesHtml, SecurityKeyComesFirst) {
+  const std::string step_up(asset("step-up.html"));
+  ASSERT_NE(step_up.find("id=\"use-webauthn\""), std::string::npos);
+  EXPECT_LT(step_up.find("id=\"use-webauthn\""), step_up.find("id=\"verify-form\""));
+  EXPECT_LT(step_up.find("id=\"use-webauthn\""), step_up.find("id=\"totp-code\""));
+  const std::string account(asset("account.html"));
+  ASSERT_NE(account.find("id=\"add-webauthn\""), std::string::npos);
+  EXPECT_LT(account.find("id=\"add-webauthn\""), account.find("id=\"enroll-totp\""));
+  // The buttons are real buttons (keyboard, screen readers).
+  for (const auto& [page, id] : std::vector<std::pair<std::string, std::string>>{
+           {"step-up.html", "use-webauthn"}, {"login.html", "passkey-login"}, {"account.html", "add-webauthn"}}) {
+    bool found = false;
+    for (const auto& b : tags(asset(page), "button")) found = found || attr(b, "id") == id;
+    EXPECT_TRUE(found) << page << " #" << id << " is not a <button>";
+  }
+  const std::string modal(asset("stepup.js"));
+  EXPECT_NE(modal.find("stepup-modal-use-webauthn"), std::string::npos);
+  EXPECT_NE(modal.find("form.append(keyBox, totpField"), std::string::npos) << "the key before the code";
+}
+
+// Every page that runs a ceremony loads the shared WebAuthn helpers before
+// its own script (both are deferred, so document order is run order).
+TEST(PagesHtml, WebAuthnHelpersLoadBeforeThePageScript) {
+  for (const auto& [page, script] : std::vector<std::pair<std::string, std::string>>{
+           {"login.html", "assets/login.js"}, {"step-up.html", "assets/step-up.js"},
+           {"account.html", "assets/account.js"}}) {
+    std::vector<std::string> order;
+    for (const auto& t : tags(asset(page), "script")) order.push_back(attr(t, "src"));
+    auto helpers = std::find(order.begin(), order.end(), "assets/webauthn.js");
+    auto own = std::find(order.begin(), order.end(), script);
+    ASSERT_NE(helpers, order.end()) << page;
+    ASSERT_NE(own, order.end()) << page;
+    EXPECT_LT(helpers - order.begin(), own - order.begin()) << page;
+  }
+}
+
+// The base64url the API speaks: no padding, URL alphabet, in both copies of
+// the conversion (stepup.js works alone, so it has its own).
+TEST(PagesScripts, WebAuthnConversionsUseBase64url) {
+  for (const char* path : {"assets/webauthn.js", "stepup.js"}) {
+    const std::string js(asset(path));
+    ASSERT_FALSE(js.empty()) << path;
+    EXPECT_NE(js.find(".replace(/\\+/g, '-').replace(/\\//g, '_').replace(/=+$/, '')"), std::string::npos)
+        << path << " does not encode base64url without padding";
+    EXPECT_NE(js.find(".replace(/-/g, '+').replace(/_/g, '/')"), std::string::npos)
+        << path << " does not decode base64url";
+    EXPECT_NE(js.find("navigator.credentials.get"), std::string::npos) << path;
   }
 }
 

@@ -358,9 +358,7 @@ test('a backup-eligible passkey proves swk, not hwk, and never reaches aal3', as
   assert.ok(flipped.json.error_description.includes('backup_eligibility_changed'), flipped.json.error_description);
 });
 
-test('aal3 step-up for a user whose only key is a synced passkey: 403 no_factor_enrolled (api.md)', {
-  todo: 'server bug: StepUp::offer offers any WebAuthn factor when the level names hwk or swk',
-}, async () => {
+test('aal3 step-up for a user whose only key is a synced passkey: 403 no_factor_enrolled (api.md)', async () => {
   const u = await freshUser('syncedOnly');
   const b = await u.login();
   const key = newKey({ uv: true, backupEligible: true });
@@ -449,11 +447,14 @@ test('usernameless sign-in with a passkey: UV required, single-use challenge, un
   assert.equal(r5.json.session.acr, 'aal2');
 });
 
-test('usernameless sign-in: a userHandle naming another user is refused (webauthn.md §7.2 steps 5-7)', {
-  todo: 'server bug: Passkeys::login never compares userHandle with the credential owner',
-}, async () => {
+test('usernameless sign-in: a userHandle naming another user is refused (webauthn.md §7.2 steps 5-7)', async () => {
   const { key } = await userWithKey('handle');
   const { key: other } = await userWithKey('handle');
+  // Control: with its own userHandle the key signs in.
+  const own = await loginOptions();
+  const r0 = await passkeyLogin(own.challenge_id, key.assert(own.publicKey));
+  assert.equal(r0.status, 200, `own userHandle: ${r0.text}`);
+  assert.notDeepEqual(key.userHandle, other.userHandle, 'the two users have different handles');
   const o = await loginOptions();
   const r = await passkeyLogin(o.challenge_id, key.assert(o.publicKey, { userHandle: other.userHandle }));
   assertError(r, 401, 'invalid_credentials', 'userHandle of another user');

@@ -92,14 +92,14 @@ class KeyRingTest : public testenv::ServiceEnv {};
 
 TEST_F(KeyRingTest, KeysPersistAndRotateWithAPublicationWindow) {
   const std::string first = rt().sessions().keys().signer().kid();
-  auto again = KeyRing::load(rt().store(), crypto::Alg::kES256, now());
+  auto again = KeyRing::load(rt().store(), crypto::Alg::kES256, now(), rt().secret_box());
   ASSERT_TRUE(again.has_value());
   EXPECT_EQ((*again)->signer().kid(), first);  // loaded, not regenerated
 
-  auto kid = KeyRing::rotate(rt().store(), crypto::Alg::kES256, now(), 600);
+  auto kid = KeyRing::rotate(rt().store(), crypto::Alg::kES256, now(), 600, rt().secret_box());
   ASSERT_TRUE(kid.has_value());
   EXPECT_NE(*kid, first);
-  auto ring = KeyRing::load(rt().store(), crypto::Alg::kES256, now());
+  auto ring = KeyRing::load(rt().store(), crypto::Alg::kES256, now(), rt().secret_box());
   ASSERT_TRUE(ring.has_value());
   EXPECT_EQ((*ring)->signer().kid(), *kid);
   EXPECT_THAT((*ring)->jwks_json(), HasSubstr(first));
@@ -112,7 +112,7 @@ TEST_F(KeyRingTest, KeysPersistAndRotateWithAPublicationWindow) {
   ASSERT_TRUE(verifier.has_value());
   EXPECT_TRUE(verifier->verify(s.tokens.access_token, now()).has_value());
 
-  auto later = KeyRing::load(rt().store(), crypto::Alg::kES256, kT0 + 600);
+  auto later = KeyRing::load(rt().store(), crypto::Alg::kES256, kT0 + 600, rt().secret_box());
   ASSERT_TRUE(later.has_value());
   EXPECT_THAT((*later)->jwks_json(), Not(HasSubstr(first)));
   EXPECT_THAT((*later)->jwks_json(), HasSubstr(*kid));

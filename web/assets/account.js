@@ -53,8 +53,8 @@
   // ---- who am I ----------------------------------------------------------
 
   const kMethodWords = {
-    pwd: 'password', otp: 'one-time code', hwk: 'security key', swk: 'software key',
-    sms: 'text message', mfa: 'several factors', user: 'user presence',
+    pwd: 'password', otp: 'one-time code', hwk: 'security key', swk: 'synced passkey',
+    sms: 'text message', mfa: 'several factors', user: 'PIN or biometric',
   };
 
   function renderWho(s) {
@@ -80,9 +80,17 @@
       case 'password': return 'Password';
       case 'totp': return distinct(f.name, 'authenticator app') ? 'Authenticator app (' + f.name + ')' : 'Authenticator app';
       case 'recovery_codes': return 'Recovery codes';
-      case 'webauthn': return distinct(f.name, 'security key') ? 'Security key (' + f.name + ')' : 'Security key';
+      case 'webauthn': return webauthnLabel(f.name);
       default: return f.name || f.type;
     }
+  }
+
+  // The server names an unnamed key "Security key" or "Passkey" (synced);
+  // a name the user chose is shown after the kind.
+  function webauthnLabel(name) {
+    const n = typeof name === 'string' ? name.trim() : '';
+    if (!n || /^(security key|passkey)$/i.test(n)) return n || 'Security key';
+    return 'Security key or passkey (' + n + ')';
   }
 
   function renderFactors() {
@@ -291,6 +299,67 @@
     loadFactors();
   }
 
+  // ---- security keys and passkeys -----------------------------------------
+
+  const W = window.stepupWebAuthn;
+  const kAddWebAuthn = { id: 'add-webauthn', label: 'Add a security key or passkey' };
+
+  // Options from the server, the browser's create() ceremony, then the
+  // credential back to the server. A user who cancels in the browser's
+  // dialog gets a calm note, not an error.
+  async function addWebAuthn() {
+    const button = $('add-webauthn');
+    const nameInput = $('webauthn-name');
+    const name = nameInput.value.trim();
+    button.disabled = true;
+    P.say(error, '');
+    P.say(status, 'Asking the server to start…');
+    const o = await P.api('POST', '/api/v1/factors/webauthn/options');
+    if (!o.ok) {
+      button.disabled = false;
+      P.say(status, '');
+      return handle(o, kAddWebAuthn);
+    }
+    P.say(status, 'Follow your browser: touch your security key or confirm with your device.');
+    const c = await W.ceremony('create', o.data.publicKey || {});
+    if (!c.ok) {
+      button.disabled = false;
+      if (c.cancelled) {
+        P.say(error, '');
+        P.say(status, c.message);
+      } else {
+        fail(c.message);
+      }
+      button.focus();
+      return;
+    }
+    P.say(status, 'Saving…');
+    const body = { challenge_id: o.data.challenge_id, credential: c.credential };
+    if (name) body.name = name;
+    const r = await P.api('POST', '/api/v1/factors/webauthn', body);
+    button.disabled = false;
+    if (!r.ok) {
+      P.say(status, '');
+      if (r.data.error === 'conflict') {
+        fail('This security key or passkey is already registered.');
+        return button.focus();
+      }
+      if (r.data.error === 'invalid_request') {
+        fail('The security key or passkey was not accepted: ' +
+             (r.data.error_description || 'its answer failed a check') + '.');
+        return button.focus();
+      }
+      return handle(r, kAddWebAuthn);
+    }
+    nameInput.value = '';
+    await loadFactors();
+    const methods = Array.isArray(r.data.methods) ? r.data.methods : [];
+    done(webauthnLabel(r.data.name) + ' is added.' +
+         (methods.includes('user') ? ' It also checks that it is you (PIN or biometric).' : ''));
+    button.focus();
+    loadSessions();
+  }
+
   // ---- recovery codes ----------------------------------------------------
 
   async function regenerate() {
@@ -379,6 +448,14 @@
   // ---- wiring --------------------------------------------------------------
 
   $('enroll-totp').addEventListener('click', startEnroll);
+  $('webauthn-form').addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    if (!$('add-webauthn').disabled) addWebAuthn();
+  });
+  if (!W.supported()) {
+    $('webauthn-form').hidden = true;
+    $('webauthn-unsupported').hidden = false;
+  }
   $('confirm-form').addEventListener('submit', (ev) => {
     ev.preventDefault();
     if (enrolling && !$('confirm-submit').disabled) confirmEnroll();

@@ -1,7 +1,8 @@
 // /login?return_to=...: password sign-in, then back to return_to when it is a
 // path on this site (or a URL on this origin), else to /account. A foreign
 // return_to is ignored rather than followed: the login page must not be an
-// open redirect.
+// open redirect. "Sign in with a passkey" does the same after a usernameless
+// WebAuthn ceremony (discoverable credential, user verification required).
 (function () {
   'use strict';
   const P = window.stepupPage;
@@ -83,6 +84,67 @@
         return fail(P.describe(r));
     }
   });
+
+  // ---- passkey ------------------------------------------------------------
+
+  const W = window.stepupWebAuthn;
+  const passkey = P.byId('passkey-login');
+
+  async function passkeyLogin() {
+    P.say(error, '');
+    P.say(status, 'Follow your browser: choose your passkey and unlock it.');
+    passkey.disabled = true;
+    const o = await P.api('POST', '/api/v1/login/webauthn/options');
+    if (!o.ok) {
+      passkey.disabled = false;
+      if (o.data.error === 'not_found') return fail('Passkey sign-in is not turned on for this site.');
+      if (o.data.error === 'rate_limited') {
+        fail(P.describe(o));
+        return P.holdButton(passkey, o.retryAfter || 1);
+      }
+      return fail(P.describe(o));
+    }
+    const c = await W.ceremony('get', o.data.publicKey || {});
+    if (!c.ok) {
+      passkey.disabled = false;
+      if (c.cancelled) {
+        P.say(error, '');
+        P.say(status, 'No passkey was used. You can try again, or sign in with your password.');
+      } else {
+        fail(c.message);
+      }
+      passkey.focus();
+      return;
+    }
+    P.say(status, 'Signing in…');
+    const r = await P.api('POST', '/api/v1/login/webauthn', { challenge_id: o.data.challenge_id, credential: c.credential });
+    if (r.ok) {
+      P.say(status, 'Signed in. Taking you back…');
+      location.replace(target);
+      return;
+    }
+    passkey.disabled = false;
+    switch (r.data.error) {
+      case 'invalid_credentials':
+        fail('That passkey was not accepted here. It may have been removed from your account, or it ' +
+             'could not verify you (PIN or biometric). Sign in with your password instead.');
+        return passkey.focus();
+      case 'factor_locked':
+        return fail('Too many failed tries with this passkey. Sign in with your password, or try again later.');
+      case 'rate_limited':
+        fail(P.describe(r));
+        return P.holdButton(passkey, r.retryAfter || 1);
+      default:
+        return fail(P.describe(r));
+    }
+  }
+
+  if (W.supported()) {
+    P.byId('passkey-box').hidden = false;
+    passkey.addEventListener('click', () => {
+      if (!passkey.disabled) passkeyLogin();
+    });
+  }
 
   username.focus();
 })();

@@ -1,9 +1,10 @@
 // /step-up?acr=aal2&max_age=300&return_to=...&reason=...
 //
 // Asks the server for a challenge (POST /api/v1/step-up), says why and which
-// level is needed, offers only the methods the challenge lists (TOTP first,
-// recovery code as the fallback), verifies, and goes to the return_to the
-// server hands back. Not signed in: off to /login, which comes back here.
+// level is needed, offers only the methods the challenge lists (a security
+// key or passkey first, then TOTP, recovery code as the fallback), verifies,
+// and goes to the return_to the server hands back. Not signed in: off to
+// /login, which comes back here.
 (function () {
   'use strict';
   const P = window.stepupPage;
@@ -27,6 +28,9 @@
   const error = $('error');
   const status = $('status');
   const loading = $('loading');
+  const W = window.stepupWebAuthn;
+  const webauthnBox = $('webauthn-box');
+  const useWebAuthn = $('use-webauthn');
 
   let challenge = null;
   let mode = 'totp';  // or 'recovery_code'
@@ -51,15 +55,23 @@
     dl.hidden = dl.childElementCount === 0;
   }
 
-  function setMode(next) {
+  // `quiet`: do not move focus (the key button has it).
+  function setMode(next, quiet) {
     mode = next;
     const recovery = mode === 'recovery_code';
     totpField.hidden = recovery;
     recoveryField.hidden = !recovery;
     useRecovery.hidden = recovery || offered('recovery_code').length === 0;
     useTotp.hidden = !recovery || offered('totp').length === 0;
+    if (quiet) return;
     P.say(error, '');
     (recovery ? recoveryInput : totpInput).focus();
+  }
+
+  // The challenge offers WebAuthn and this browser can run it.
+  function webauthnOffered() {
+    return offered('webauthn').length > 0 && challenge.webauthn && typeof challenge.webauthn === 'object' &&
+      W.supported();
   }
 
   function invalid(input, yes) {
@@ -78,8 +90,10 @@
 
   // POST /api/v1/step-up and render what it offers. `again`: a replacement
   // for an expired or foreign challenge (keeps the current error text).
-  async function start(again) {
+  // `note`: an error to show once the new challenge is on the page.
+  async function start(again, note) {
     form.hidden = true;
+    webauthnBox.hidden = true;
     $('restart-box').hidden = true;
     loading.hidden = false;
     if (!acr) {
@@ -126,13 +140,85 @@
     if (recovery.length && typeof recovery[0].remaining === 'number') {
       $('recovery-remaining').textContent = ' (' + recovery[0].remaining + ' left)';
     }
-    if (!totp.length && !recovery.length) {
-      return fail('None of your sign-in methods can be used on this page yet.');
+    const key = webauthnOffered();
+    const codes = totp.length > 0 || recovery.length > 0;
+    if (!key && !codes) {
+      return fail(offered('webauthn').length
+        ? 'Only a security key or passkey can confirm this, and this browser cannot use one here.'
+        : 'None of your sign-in methods can be used on this page yet.');
     }
     if (!again) P.say(error, '');
+    // With only a key, the form stays for its Cancel link; the code parts go.
+    webauthnBox.hidden = !key;
+    $('webauthn-or').hidden = !codes;
+    $('webauthn-uv').textContent = key && challenge.webauthn.userVerification === 'required'
+      ? ' with its PIN or biometric (this level needs it)' : '';
+    useWebAuthn.disabled = false;
     form.hidden = false;
-    setMode(totp.length ? (mode === 'recovery_code' && recovery.length ? mode : 'totp') : 'recovery_code');
-    if (again) P.say(error, P.describe({ data: { error: 'invalid_challenge' } }));
+    submit.hidden = !codes;
+    if (codes) {
+      setMode(totp.length ? (mode === 'recovery_code' && recovery.length ? mode : 'totp') : 'recovery_code', key);
+    } else {
+      totpField.hidden = true;
+      recoveryField.hidden = true;
+      useRecovery.hidden = true;
+      useTotp.hidden = true;
+    }
+    if (key) useWebAuthn.focus();
+    if (again) P.say(error, note || P.describe({ data: { error: 'invalid_challenge' } }));
+  }
+
+  // navigator.credentials.get with the challenge's request options, then
+  // verify. A cancelled browser dialog is not an error: the user may try
+  // again or type a code. A refused answer gets a fresh challenge, so the
+  // next try signs new bytes.
+  async function verifyWebAuthn() {
+    P.say(error, '');
+    P.say(status, 'Follow your browser: touch your security key or unlock this device.');
+    useWebAuthn.disabled = true;
+    const c = await W.ceremony('get', challenge.webauthn);
+    if (!c.ok) {
+      useWebAuthn.disabled = false;
+      if (c.cancelled && challenge.webauthn.userVerification !== 'required') {
+        P.say(status, c.message);
+      } else {
+        fail(c.message);
+      }
+      useWebAuthn.focus();
+      return;
+    }
+    P.say(status, 'Checking…');
+    const body = { method: 'webauthn', credential: c.credential };
+    const r = await P.api('POST', '/api/v1/step-up/' + encodeURIComponent(challenge.challenge_id) + '/verify', body);
+    if (r.ok) {
+      P.say(status, 'Thank you. Taking you back…');
+      location.replace(P.verifiedTarget(r.data.return_to) || P.base + 'account');
+      return;
+    }
+    P.say(status, '');
+    useWebAuthn.disabled = false;
+    switch (r.data.error) {
+      case 'invalid_code':
+      case 'code_already_used':
+        return start(true, 'Your security key or passkey was not accepted: ' +
+                     (r.data.error_description || 'it did not pass the check') + '.');
+      case 'factor_locked':
+        return fail(r.retryAfter
+          ? 'Too many failed tries. Your security key is locked until ' +
+            P.formatClock(Date.now() / 1000 + r.retryAfter) + ' (in ' + P.formatWait(r.retryAfter) + ').'
+          : 'Too many failed tries. Your security key is locked for now; try again later.');
+      case 'rate_limited':
+        fail(P.describe(r));
+        return P.holdButton(useWebAuthn, r.retryAfter || 1);
+      case 'invalid_challenge':
+      case 'not_found':
+        return start(true);
+      case 'invalid_token':
+        location.replace(P.loginUrl(thisPage()));
+        return;
+      default:
+        return fail(P.describe(r));
+    }
   }
 
   async function verify() {
@@ -192,6 +278,9 @@
   form.addEventListener('submit', (ev) => {
     ev.preventDefault();
     if (!submit.disabled && challenge) verify();
+  });
+  useWebAuthn.addEventListener('click', () => {
+    if (!useWebAuthn.disabled && challenge) verifyWebAuthn();
   });
   useRecovery.addEventListener('click', () => setMode('recovery_code'));
   useTotp.addEventListener('click', () => setMode('totp'));

@@ -57,9 +57,9 @@ export async function fetchJwks(srv) {
   return r.json.keys;
 }
 
-function sqlite(db, sql) {
+function sqlite(db, sql, { write = false } = {}) {
   return new Promise((resolve, reject) => {
-    execFile('sqlite3', ['-readonly', '-json', db, sql], { timeout: 10000 }, (err, stdout, stderr) => {
+    execFile('sqlite3', [...(write ? [] : ['-readonly']), '-json', db, sql], { timeout: 10000 }, (err, stdout, stderr) => {
       if (err) reject(new Error(`sqlite3 failed: ${err.message}\n${stderr}`));
       else resolve(stdout.trim() ? JSON.parse(stdout) : []);
     });
@@ -70,10 +70,24 @@ function sqlite(db, sql) {
 // attacker holding the key would sign with. Used to make tokens whose
 // signature is valid so that only the claim under test is wrong.
 export async function activeSigningKey(srv) {
-  const rows = await sqlite(srv.db,
-    'SELECT kid, algorithm, private_pem FROM signing_keys WHERE retired_at = 0 ORDER BY created_at DESC LIMIT 1');
-  assert.equal(rows.length, 1, `one active signing key in ${srv.db}`);
-  return { kid: rows[0].kid, alg: rows[0].algorithm, key: crypto.createPrivateKey(rows[0].private_pem) };
+  // Private keys are sealed in the store (a stolen database file cannot mint
+  // tokens), so the catalogue plants a key of its own, the way an operator's
+  // older plain-PEM row would look: retired (never used to sign) but still
+  // published, then restarts the server so it trusts it.
+  if (srv.__plantedKey) return srv.__plantedKey;
+  const { privateKey, publicKey } = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const jwk = publicKey.export({ format: 'jwk' });
+  const kid = 'planted-' + crypto.randomBytes(6).toString('hex');
+  const publicJwk = JSON.stringify({ kty: 'EC', crv: 'P-256', x: jwk.x, y: jwk.y, kid, alg: 'ES256', use: 'sig' });
+  const pem = privateKey.export({ type: 'pkcs8', format: 'pem' });
+  const now = Math.floor(Date.now() / 1000);
+  const q = (v) => "'" + String(v).replaceAll("'", "''") + "'";
+  await sqlite(srv.db,
+    `INSERT INTO signing_keys(kid, algorithm, private_pem, public_jwk, created_at, retired_at, publish_until) ` +
+    `VALUES(${q(kid)}, 'ES256', ${q(pem)}, ${q(publicJwk)}, ${now}, ${now}, 0)`, { write: true });
+  await srv.restart();
+  srv.__plantedKey = { kid, alg: 'ES256', key: privateKey };
+  return srv.__plantedKey;
 }
 
 // ---------------------------------------------------------------- HTTP
