@@ -25,11 +25,13 @@ inline std::string rules_json() {
   return ss.str();
 }
 
-// A unique directory under $TMPDIR, removed when the object dies.
+// A unique directory under `parent` ($TMPDIR when empty), removed when the
+// object dies.
 class TempDir {
  public:
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "stepup-bench-XXXXXX").string();
+  explicit TempDir(const std::filesystem::path& parent = {}) {
+    const auto base = parent.empty() ? std::filesystem::temp_directory_path() : parent;
+    std::string tmpl = (base / "stepup-bench-XXXXXX").string();
     if (!mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
     path_ = tmpl;
   }

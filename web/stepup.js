@@ -144,6 +144,14 @@
     }
   }
 
+  // The server's reason for refusing an answer, without its generic prefix;
+  // check names (bad_signature) read as words.
+  function reasonOf(data) {
+    const d = String((data && data.error_description) || '')
+      .replace(/^The security key response was not accepted:\s*/, '').replace(/_/g, ' ').replace(/\.$/, '');
+    return d || 'it did not pass the check';
+  }
+
   function waitWords(s) {
     s = Math.max(1, Math.ceil(s));
     if (s < 60) return s + (s === 1 ? ' second' : ' seconds');
@@ -365,8 +373,7 @@
         }
         const e = r.data.error;
         if (e === 'invalid_code' || e === 'code_already_used') {
-          start(true, 'Your security key or passkey was not accepted: ' +
-                (r.data.error_description || 'it did not pass the check') + '.');
+          start(true, 'Your security key or passkey was not accepted: ' + reasonOf(r.data) + '.');
           return;
         }
         if (e === 'invalid_challenge' || e === 'not_found') {

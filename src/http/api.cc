@@ -49,6 +49,45 @@ class Api {
     if (path == "/api/v1/authz/auth-request") return respond(authz(req, conn, Mode::kAuthRequest));
     if (path == "/api/v1/authz/forward") return respond(authz(req, conn, Mode::kForward));
 
+    // Read-only answers from memory stay on the I/O thread.
+    if (path == "/.well-known/jwks.json") {
+      return respond(get ? cached_json(req, rt_.sessions().keys().jwks_json(), "max-age=60")
+                         : not_allowed(req, "GET"));
+    }
+    if (path == "/.well-known/stepup-configuration") {
+      return respond(get ? cached_json(req, metadata_, "max-age=300") : not_allowed(req, "GET"));
+    }
+    if (path == "/healthz") return respond(json_response(req, bhttp::status::ok, R"({"status":"ok"})"));
+    if (path == "/metrics") return respond(metrics(req));
+    if (!path.starts_with("/api/")) {
+      if (path == "/readyz") return respond(readyz(req));
+      if (get) {
+        if (auto page = hosted_page(req)) return respond(std::move(*page));
+      }
+      return respond(error_response(req, 404, "not_found", "No such endpoint"));
+    }
+
+    // Everything else may write to the store (a durable commit waits for the
+    // disk): run it on the API worker pool so decisions never queue behind it.
+    auto shared = std::make_shared<Request>(std::move(req));
+    auto reply = std::make_shared<Responder>(std::move(respond));
+    const bool queued = rt_.api_pool().submit([this, shared, conn, reply]() {
+      api(*shared, conn, std::move(*reply));
+    });
+    if (!queued) {
+      Response res = error_response(*shared, 503, "overloaded", "The server is busy; try again");
+      res.set(bhttp::field::retry_after, "1");
+      (*reply)(std::move(res));
+    }
+  }
+
+  void api(Request& req, const ConnectionInfo& conn, Responder respond) {
+    const std::string_view target(req.target().data(), req.target().size());
+    const std::string_view path = path_of(target);
+    const auto method = req.method();
+    const bool get = method == bhttp::verb::get || method == bhttp::verb::head;
+    const bool post = method == bhttp::verb::post;
+
     if (path == "/api/v1/login/password") {
       if (!post) return respond(not_allowed(req, "POST"));
       return login_password(req, conn, std::move(respond));
@@ -95,19 +134,6 @@ class Api {
     }
     if (path == "/api/v1/authz/check") return respond(post ? check(req) : not_allowed(req, "POST"));
     if (path == "/api/v1/introspect") return respond(post ? introspect(req) : not_allowed(req, "POST"));
-    if (path == "/.well-known/jwks.json") {
-      return respond(get ? cached_json(req, rt_.sessions().keys().jwks_json(), "max-age=60")
-                         : not_allowed(req, "GET"));
-    }
-    if (path == "/.well-known/stepup-configuration") {
-      return respond(get ? cached_json(req, metadata_, "max-age=300") : not_allowed(req, "GET"));
-    }
-    if (path == "/healthz") return respond(json_response(req, bhttp::status::ok, R"({"status":"ok"})"));
-    if (path == "/readyz") return respond(readyz(req));
-    if (path == "/metrics") return respond(metrics(req));
-    if (get) {
-      if (auto page = hosted_page(req)) return respond(std::move(*page));
-    }
     return respond(error_response(req, 404, "not_found", "No such endpoint"));
   }
 

@@ -39,6 +39,7 @@ Runtime::Runtime(config::Config cfg, std::unique_ptr<Clock> clock)
   sessions_ = std::make_unique<Sessions>(cfg_, *store_, *clock_, keys_, *audit_);
   pool_ = std::make_unique<factors::PasswordPool>(cfg_.passwords.hash_workers,
                                                   cfg_.passwords.hash_queue);
+  api_pool_ = std::make_unique<factors::PasswordPool>(4, 4096);
   signin_ = std::make_unique<SignIn>(cfg_, *store_, *clock_, *sessions_, *audit_, *pool_);
   enforcement_ = std::make_unique<Enforcement>(cfg_, *sessions_, *clock_);
   check_ = std::make_unique<FactorCheck>(cfg_, *store_, *clock_, *box_, *audit_);
@@ -53,7 +54,8 @@ Runtime::Runtime(config::Config cfg, std::unique_ptr<Clock> clock)
 }
 
 Runtime::~Runtime() {
-  // The pool may still run sign-ins that use the services: stop it first.
+  // The pools may still run requests that use the services: stop them first.
+  api_pool_.reset();
   pool_.reset();
 }
 

@@ -38,6 +38,8 @@ class Runtime {
   SignIn& signin() { return *signin_; }
   Enforcement& enforcement() { return *enforcement_; }
   factors::PasswordPool& password_pool() { return *pool_; }
+  // Workers for API requests that touch the store (not the decision path).
+  factors::PasswordPool& api_pool() { return *api_pool_; }
   FactorCheck& factor_check() { return *check_; }
   StepUp& step_up() { return *step_up_; }
   Enrollment& enrollment() { return *enrollment_; }
@@ -55,6 +57,7 @@ class Runtime {
   std::shared_ptr<const KeyRing> keys_;
   std::unique_ptr<Sessions> sessions_;
   std::unique_ptr<factors::PasswordPool> pool_;
+  std::unique_ptr<factors::PasswordPool> api_pool_;
   std::unique_ptr<SignIn> signin_;
   std::unique_ptr<Enforcement> enforcement_;
   std::unique_ptr<FactorCheck> check_;

@@ -42,7 +42,7 @@ const WORKER_USERS = ['alice', 'bob', 'carol', 'dave', 'erin'];
 const CONFIG = {
   levels: { aal2: { elevation: '15m' } },
   step_up: { challenge_ttl: '5m', enrollment_max_age: '5m', revoke_other_sessions_on_factor_change: false },
-  lockout: { max_failures: 1000, base_delay: '1s', max_delay: '2s' },
+  lockout: { max_failures: 100, base_delay: '1s', max_delay: '2s' },
   rate_limits: { login: kHigh, verify: kHigh },
   factors: { totp: { algorithm: 'SHA1', digits: 6, period: kPeriod, issuer: 'crash' },
              recovery_codes: { count: 10, reaches: 'aal2' } },

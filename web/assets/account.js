@@ -345,8 +345,7 @@
         return button.focus();
       }
       if (r.data.error === 'invalid_request') {
-        fail('The security key or passkey was not accepted: ' +
-             (r.data.error_description || 'its answer failed a check') + '.');
+        fail('The security key or passkey was not accepted: ' + W.reasonOf(r.data) + '.');
         return button.focus();
       }
       return handle(r, kAddWebAuthn);

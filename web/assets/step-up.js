@@ -200,8 +200,7 @@
     switch (r.data.error) {
       case 'invalid_code':
       case 'code_already_used':
-        return start(true, 'Your security key or passkey was not accepted: ' +
-                     (r.data.error_description || 'it did not pass the check') + '.');
+        return start(true, 'Your security key or passkey was not accepted: ' + W.reasonOf(r.data) + '.');
       case 'factor_locked':
         return fail(r.retryAfter
           ? 'Too many failed tries. Your security key is locked until ' +

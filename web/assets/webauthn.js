@@ -130,8 +130,16 @@
     }
   }
 
+  // The server's reason for refusing an answer (error_description), without
+  // its generic prefix; check names (bad_signature) read as words.
+  function reasonOf(data) {
+    const d = String((data && data.error_description) || '')
+      .replace(/^The security key response was not accepted:\s*/, '').replace(/_/g, ' ').replace(/\.$/, '');
+    return d || 'it did not pass the check';
+  }
+
   window.stepupWebAuthn = {
-    supported, toBuffer, toBase64url, creationOptions, requestOptions, attestationJson, assertionJson,
+    supported, reasonOf, toBuffer, toBase64url, creationOptions, requestOptions, attestationJson, assertionJson,
     ceremony, describeError,
   };
 })();

@@ -43,6 +43,17 @@ export async function addAuthenticator(context, page, options = {}) {
     async setUserVerified(isUserVerified) {
       await cdp.send('WebAuthn.setUserVerified', { authenticatorId, isUserVerified });
     },
+    // Makes the next answers lie (CDP setResponseOverrideBits): {isBadUV}
+    // clears the UV flag, {isBadUP} the UP flag, {isBogusSignature} breaks the
+    // signature. {} turns the lies off.
+    async overrideResponse(bits) {
+      await cdp.send('WebAuthn.setResponseOverrideBits', {
+        authenticatorId,
+        isBogusSignature: !!bits.isBogusSignature,
+        isBadUV: !!bits.isBadUV,
+        isBadUP: !!bits.isBadUP,
+      });
+    },
     async remove() {
       await cdp.send('WebAuthn.removeVirtualAuthenticator', { authenticatorId });
     },
