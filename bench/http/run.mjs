@@ -175,6 +175,11 @@ async function machine() {
   };
   lines.push(`- ${await ver('nginx', ['-v'])}; ${await ver('wrk', ['-v'])}; node ${process.version}; ` +
              `${await ver('openssl', ['version'])}`);
+  try {
+    const head = (await run('git', ['-C', REPO, 'rev-parse', '--short', 'HEAD'])).stdout.trim();
+    const dirty = (await run('git', ['-C', REPO, 'status', '--porcelain', '--untracked-files=no', 'src', 'include'])).stdout.trim();
+    lines.push(`- source: commit ${head}${dirty ? ' with uncommitted changes in src/' : ''}`);
+  } catch { /* not a git checkout */ }
   lines.push(`- load average at start: ${os.loadavg().map((x) => x.toFixed(2)).join(' ')} ` +
              '(other work on the machine shows up here)');
   return lines;

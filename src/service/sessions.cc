@@ -162,7 +162,13 @@ Result<Authenticated> Sessions::from_cookie(std::string_view cookie_value) {
   if (now - live.last_seen_at >= kTouchEvery) {
     live.last_seen_at = now;
     live.idle_expires_at = std::min(now + cfg_.sessions.idle_timeout, live.expires_at);
-    (void)store_.touch_session(live.public_id, live.last_seen_at, live.idle_expires_at);
+    auto touch = [store = &store_, id = live.public_id, seen = live.last_seen_at,
+                  idle = live.idle_expires_at] { (void)store->touch_session(id, seen, idle); };
+    if (background_) {
+      background_(std::move(touch));
+    } else {
+      touch();
+    }
     if (auto it = cache.by_cookie.find(std::string(cookie_value)); it != cache.by_cookie.end()) {
       it->second.session.last_seen_at = live.last_seen_at;
       it->second.session.idle_expires_at = live.idle_expires_at;

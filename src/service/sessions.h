@@ -10,6 +10,7 @@
 // Thread-safe: all state lives in the store; the key ring is immutable.
 #pragma once
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -105,6 +106,13 @@ class Sessions {
   // they take effect at once on this node; other nodes (and the CLI) are seen
   // within kCacheTtl.
   void invalidate_caches() { epoch_.fetch_add(1, std::memory_order_release); }
+
+  // Runs small store writes (the idle-timeout touch) off the decision path.
+  // Unset: they run inline. The runner may drop a job when it is overloaded
+  // (a touch is an optimisation of the idle deadline, not a correctness need).
+  void set_background(std::function<void(std::function<void()>)> runner) {
+    background_ = std::move(runner);
+  }
   static constexpr core::Seconds kCacheTtl = 1;
 
   const KeyRing& keys() const { return *keys_; }
@@ -128,6 +136,7 @@ class Sessions {
   std::unique_ptr<TokenVerifier> verifier_;
   Audit& audit_;
   std::atomic<std::uint64_t> epoch_{1};
+  std::function<void(std::function<void()>)> background_;
 };
 
 }  // namespace stepup::service
