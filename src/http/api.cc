@@ -821,7 +821,8 @@ class Api {
     }
     std::string upper = *method;
     for (auto& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-    core::RequestFacts facts{upper, host->value_or(""), path_of(*path)};
+    const std::string host_value = host->value_or("");  // outlives `facts`
+    core::RequestFacts facts{upper, host_value, path_of(*path)};
     auto v = rt_.enforcement().decide(facts, credential(req));
     if (!v) {
       ++metrics_.decisions_error;

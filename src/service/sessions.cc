@@ -385,6 +385,15 @@ Result<std::string> Sessions::rotate_id(const store::Session& s) {
   return fresh;
 }
 
+Result<std::string> Sessions::elevate(const store::Session& s) {
+  auto fresh = crypto::random_token(kSessionIdBytes);
+  if (!store_.elevate_session(s, crypto::sha256_hex(fresh))) {
+    return fail(ErrorCode::kUnavailable, "cannot update the session");
+  }
+  invalidate_caches();
+  return fresh;
+}
+
 Result<std::vector<store::Session>> Sessions::live_sessions_of(std::int64_t user_id) {
   const auto now = clock_.now();
   auto all = store_.list_sessions(user_id);

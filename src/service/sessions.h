@@ -95,6 +95,9 @@ class Sessions {
   // Replaces the session id (after any level change): the old id is dead when
   // this returns. Returns the new cookie value.
   Result<std::string> rotate_id(const store::Session& s);
+  // Records a level change (new method proofs in `s`) and rotates the id in
+  // one store transaction. Returns the new cookie value.
+  Result<std::string> elevate(const store::Session& s);
 
   // Access + refresh token for the session's current state.
   Result<IssuedTokens> issue(const store::Session& s, bool with_refresh);

@@ -252,8 +252,7 @@ Result<StepUpResult> StepUp::verify(const Authenticated& who, std::string_view c
   for (const auto& m : proven->extra_methods) record_proof(s, m, now);
   s.last_seen_at = now;
   s.idle_expires_at = std::min(now + cfg_.sessions.idle_timeout, s.expires_at);
-  if (!store_.update_session(s)) return fail(ErrorCode::kUnavailable, "cannot update the session");
-  auto cookie = sessions_.rotate_id(s);
+  auto cookie = sessions_.elevate(s);
   if (!cookie) return tl::unexpected(cookie.error());
   auto tokens = sessions_.issue(s, true);
   if (!tokens) return tl::unexpected(tokens.error());

@@ -449,6 +449,16 @@ class SqliteStore final : public Store {
     });
   }
 
+  Status elevate_session(const Session& s, std::string_view new_id_hash) override {
+    const std::string methods = encode_methods(s.methods);
+    return write([&](Connection& c) {
+      return run_one(c,
+                     "UPDATE sessions SET methods = ?, last_seen_at = ?, idle_expires_at = ?, "
+                     "id_hash = ? WHERE public_id = ? AND revoked_at = 0",
+                     methods, s.last_seen_at, s.idle_expires_at, new_id_hash, s.public_id);
+    });
+  }
+
   Status revoke_session(std::string_view public_id, core::UnixTime now) override {
     return write([&](Connection& c) -> Status {
       auto s = run(c, "UPDATE sessions SET revoked_at = ? WHERE public_id = ? AND revoked_at = 0",

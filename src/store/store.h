@@ -179,6 +179,10 @@ class Store {
   virtual Result<std::vector<Session>> list_sessions(std::optional<std::int64_t> user_id) = 0;
   virtual Status update_session(const Session& s) = 0;  // by public_id
   virtual Status rotate_session_id(std::string_view public_id, std::string_view new_id_hash) = 0;
+  // A level change in one transaction: the new methods, last-seen and idle
+  // deadline, and the new id hash (the old id dies in the same commit, so a
+  // crash can never leave an elevated session reachable by its old id).
+  virtual Status elevate_session(const Session& s, std::string_view new_id_hash) = 0;
   virtual Status revoke_session(std::string_view public_id, core::UnixTime now) = 0;
   virtual Status touch_session(std::string_view public_id, core::UnixTime last_seen,
                                core::UnixTime idle_expires_at) = 0;

@@ -95,13 +95,18 @@ class Round {
   }
 
   // A TOTP code for one of the user's CLI factors whose next step is free.
+  // The server refuses a step at or before the last one it accepted, so a
+  // factor serves one step-up at a time (release() when the verify is over):
+  // otherwise a later step verified first would make an earlier one "used".
   async freshCode(u) {
     const now = Math.floor(Date.now() / 1000 / kPeriod);
     for (const f of u.factors) {
+      if (f.busy) continue;
       const step = Math.max(now, f.lastStep + 1);
       if (step <= now + 1) {
         f.lastStep = step;
-        return { factor: f, step, code: await totpAt(f.secret, step) };
+        f.busy = true;
+        return { factor: f, step, code: await totpAt(f.secret, step), release() { f.busy = false; } };
       }
     }
     return null;
@@ -141,11 +146,12 @@ class Round {
       if (fc && !this.killed) {
         const c = await this.call('POST', '/api/v1/step-up',
                                   { cookie: lin.cookie, origin: true, json: { acr_values: 'aal2' } });
-        if (!this.expect(`step-up ${username}`, c)) continue;
+        if (!this.expect(`step-up ${username}`, c)) { fc.release(); continue; }
         const v = await this.call('POST', `/api/v1/step-up/${c.r.json.challenge_id}/verify`, {
           cookie: lin.cookie, origin: true,
           json: { method: 'totp', code: fc.code, factor_id: fc.factor.id },
         });
+        fc.release();
         if (!v.answered) { lin.unknown = { kind: 'step_up', cookie: lin.cookie }; continue; }
         if (!this.expect(`verify ${username}`, v)) continue;
         this.counts.step_up++;
