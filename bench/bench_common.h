@@ -52,17 +52,21 @@ class TempDir {
 inline std::string config_yaml(const std::filesystem::path& dir) {
   return "server:\n  listen: \"127.0.0.1:0\"\n  public_url: \"http://localhost:8080\"\n"
          "log:\n  level: \"warn\"\n"
-         "storage:\n  path: \"" + (dir / "stepup.db").string() + "\"\n"
+         "storage:\n  path: \"" +
+         (dir / "stepup.db").string() +
+         "\"\n"
          "tokens:\n  access_ttl: \"2h\"\n"
          "sessions:\n  idle_timeout: \"12h\"\n  absolute_timeout: \"24h\"\n"
          "cookie:\n  secure: false\n"
          "passwords:\n  argon2_memory_kib: 8192\n  argon2_iterations: 1\n"
-         "secrets:\n  key_file: \"" + (dir / "stepup.key").string() + "\"\n"
+         "secrets:\n  key_file: \"" +
+         (dir / "stepup.key").string() +
+         "\"\n"
          "levels:\n  aal1:\n    reached_by: [[pwd]]\n"
          "  aal2:\n    reached_by: [[pwd, otp], [pwd, hwk]]\n    elevation: \"15m\"\n"
          "base_level: aal1\n"
-         "rules: " + rules_json() +
-         "default:\n  deny: true\n";
+         "rules: " +
+         rules_json() + "default:\n  deny: true\n";
 }
 
 inline config::Config load_bench_config(const std::filesystem::path& dir) {

@@ -24,9 +24,15 @@ const char* const kPayload =
     R"("iat":1790000000,"exp":1790000600,"jti":"3hJ6kq0Yb8n2Vw1xZp4sRt","acr":"aal1",)"
     R"("amr":["pwd"],"auth_time":1790000000})";
 
-struct PkeyFree { void operator()(EVP_PKEY* p) const { EVP_PKEY_free(p); } };
-struct MdCtxFree { void operator()(EVP_MD_CTX* p) const { EVP_MD_CTX_free(p); } };
-struct SigFree { void operator()(ECDSA_SIG* p) const { ECDSA_SIG_free(p); } };
+struct PkeyFree {
+  void operator()(EVP_PKEY* p) const { EVP_PKEY_free(p); }
+};
+struct MdCtxFree {
+  void operator()(EVP_MD_CTX* p) const { EVP_MD_CTX_free(p); }
+};
+struct SigFree {
+  void operator()(ECDSA_SIG* p) const { ECDSA_SIG_free(p); }
+};
 using Pkey = std::unique_ptr<EVP_PKEY, PkeyFree>;
 using MdCtx = std::unique_ptr<EVP_MD_CTX, MdCtxFree>;
 
@@ -41,8 +47,8 @@ struct Fixture {
     auto raw = stepup::crypto::base64url_decode(std::string_view(token).substr(dot2 + 1));
     if (!raw || raw->size() != 64) throw std::runtime_error("signature");
     const std::string pem = key.private_pem();
-    std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())),
-                                                  &BIO_free);
+    std::unique_ptr<BIO, decltype(&BIO_free)> bio(
+        BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())), &BIO_free);
     pkey.reset(PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr));
     if (!pkey) throw std::runtime_error("pem");
     if (alg == Alg::kES256) {
@@ -109,7 +115,8 @@ BENCHMARK(BM_KeySetVerify)->Arg(0)->Arg(1);
 void BM_KeySetVerifySignature(benchmark::State& state) {
   Fixture& f = fixture(alg_of(state));
   const auto dot2 = f.token.rfind('.');
-  const std::string raw = *stepup::crypto::base64url_decode(std::string_view(f.token).substr(dot2 + 1));
+  const std::string raw =
+      *stepup::crypto::base64url_decode(std::string_view(f.token).substr(dot2 + 1));
   const std::string kid = f.key.kid();
   for (auto _ : state) {
     auto v = f.keys.verify_signature(kid, alg_of(state), f.signing_input, raw);

@@ -27,12 +27,12 @@ constexpr int kSessions = 10000;  // > the 8192-entry per-thread caches
 struct World {
   bench::TempDir dir{std::filesystem::exists("/dev/shm") ? "/dev/shm" : ""};
   std::unique_ptr<service::Runtime> rt;
-  std::string cookie;        // of the session the tokens belong to
+  std::string cookie;  // of the session the tokens belong to
   std::string access_token;
-  std::vector<std::string> id_hashes;   // of every seeded session
+  std::vector<std::string> id_hashes;  // of every seeded session
   std::vector<std::string> public_ids;
-  std::vector<std::string> cookies;     // of every seeded session
-  std::vector<std::string> tokens;      // one access token per seeded session
+  std::vector<std::string> cookies;  // of every seeded session
+  std::vector<std::string> tokens;   // one access token per seeded session
 
   World() {
     rt = std::make_unique<service::Runtime>(bench::load_bench_config(dir.path()));
@@ -120,8 +120,10 @@ void BM_EnforcementDecide(benchmark::State& state) {
   auto& enforcement = w.rt->enforcement();
   const core::RequestFacts req{"GET", "bank.local", "/app/accounts/42/history"};
   service::Credential cred;
-  if (state.range(0) == 0) cred.bearer = w.access_token;
-  else cred.cookie = w.cookie;
+  if (state.range(0) == 0)
+    cred.bearer = w.access_token;
+  else
+    cred.cookie = w.cookie;
   for (auto _ : state) {
     auto v = enforcement.decide(req, cred);
     if (!v || v->decision.verdict != core::Verdict::kAllow) state.SkipWithError("not allowed");
@@ -143,8 +145,10 @@ void BM_EnforcementDecideDistinct(benchmark::State& state) {
   for (auto _ : state) {
     service::Credential cred;
     const std::string& c = creds[i++ % creds.size()];
-    if (state.range(0) == 0) cred.bearer = c;
-    else cred.cookie = c;
+    if (state.range(0) == 0)
+      cred.bearer = c;
+    else
+      cred.cookie = c;
     auto v = enforcement.decide(req, cred);
     if (!v || v->decision.verdict != core::Verdict::kAllow) state.SkipWithError("not allowed");
     benchmark::DoNotOptimize(v);

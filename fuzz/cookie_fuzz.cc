@@ -21,8 +21,8 @@ namespace {
 namespace bhttp = stepup::http::bhttp;
 
 bool inside(std::string_view part, std::string_view whole) {
-  return part.empty() || (part.data() >= whole.data() &&
-                          part.data() + part.size() <= whole.data() + whole.size());
+  return part.empty() ||
+         (part.data() >= whole.data() && part.data() + part.size() <= whole.data() + whole.size());
 }
 
 bool has_ctl(std::string_view s) {

@@ -6,12 +6,11 @@
 // Invariants: every refusal is a ready 400 response with the contract's JSON
 // error body; an accepted body is a JSON object whose fields, when read as
 // strings, respect the length limit.
+#include <boost/json.hpp>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <string>
-
-#include <boost/json.hpp>
 
 #include "http/messages.h"
 

@@ -78,7 +78,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   for (const auto& origin : kAllowed) {
     if (!starts_with_ci(target, origin)) continue;
     const std::string_view rest = target.substr(origin.size());
-    if (rest.empty() || rest.front() == '/' || rest.front() == '?' || rest.front() == '#') ok = true;
+    if (rest.empty() || rest.front() == '/' || rest.front() == '?' || rest.front() == '#')
+      ok = true;
   }
   if (!ok) std::abort();
   return 0;

@@ -23,7 +23,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::string_view in(reinterpret_cast<const char*>(data + 1), size - 1);
   const auto nl = in.find('\n');
   const std::string_view secret_text = in.substr(0, nl);
-  const std::string_view code = nl == std::string_view::npos ? std::string_view{} : in.substr(nl + 1);
+  const std::string_view code =
+      nl == std::string_view::npos ? std::string_view{} : in.substr(nl + 1);
 
   TotpParams p;
   p.alg = static_cast<TotpAlg>(sel % 3);

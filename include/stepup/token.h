@@ -12,9 +12,8 @@
 #include <memory>
 #include <string>
 #include <string_view>
-#include <vector>
-
 #include <tl/expected.hpp>
+#include <vector>
 
 namespace stepup {
 
@@ -22,28 +21,28 @@ struct AccessClaims {
   std::string iss;
   std::string aud;
   std::string sub;
-  std::string sid;       // public session id
+  std::string sid;  // public session id
   std::string jti;
-  std::string acr;       // level reached
+  std::string acr;  // level reached
   std::vector<std::string> amr;
   std::int64_t iat = 0;
-  std::int64_t exp = 0;  // never past elevated_until for an elevated token
+  std::int64_t exp = 0;        // never past elevated_until for an elevated token
   std::int64_t auth_time = 0;  // when `acr` was (last) reached
 };
 
 enum class TokenError {
-  kMalformed,        // not a compact JWS / bad base64url / not JSON
-  kTooLarge,         // longer than the verifier accepts
-  kAlgNotAllowed,    // none, HS*, or an algorithm this verifier does not accept
-  kMissingKid,       // header has no kid
-  kUnknownKid,       // kid not in the JWKS
-  kAlgKidMismatch,   // the key for kid is pinned to another alg
-  kBadSignature,     // signature check failed
-  kExpired,          // exp <= now - skew
-  kNotYetValid,      // nbf or iat in the future beyond skew
-  kWrongIssuer,      // iss differs
-  kWrongAudience,    // aud (string or array) does not contain ours
-  kMissingClaim,     // a required claim is absent or of the wrong type
+  kMalformed,       // not a compact JWS / bad base64url / not JSON
+  kTooLarge,        // longer than the verifier accepts
+  kAlgNotAllowed,   // none, HS*, or an algorithm this verifier does not accept
+  kMissingKid,      // header has no kid
+  kUnknownKid,      // kid not in the JWKS
+  kAlgKidMismatch,  // the key for kid is pinned to another alg
+  kBadSignature,    // signature check failed
+  kExpired,         // exp <= now - skew
+  kNotYetValid,     // nbf or iat in the future beyond skew
+  kWrongIssuer,     // iss differs
+  kWrongAudience,   // aud (string or array) does not contain ours
+  kMissingClaim,    // a required claim is absent or of the wrong type
 };
 const char* to_string(TokenError e);
 
@@ -51,8 +50,7 @@ class TokenVerifier {
  public:
   // jwks_json: {"keys":[...]}. Fails with a message when no usable key is found.
   static tl::expected<TokenVerifier, std::string> create(std::string_view jwks_json,
-                                                         std::string issuer,
-                                                         std::string audience,
+                                                         std::string issuer, std::string audience,
                                                          std::int64_t clock_skew_seconds = 30);
   ~TokenVerifier();
   TokenVerifier(TokenVerifier&&) noexcept;

@@ -72,9 +72,9 @@ int run_list(const FactorOptions& o) {
                                  {"created_at", f.created_at},
                                  {"last_used_at", f.last_used_at}});
     } else {
-      std::cout << f.id << "\t" << f.type << "\t" << f.name << "\t"
-                << (f.confirmed ? "yes" : "no") << "\t" << f.failures << "\t"
-                << iso_time(f.locked_until) << "\t" << iso_time(f.last_used_at) << "\n";
+      std::cout << f.id << "\t" << f.type << "\t" << f.name << "\t" << (f.confirmed ? "yes" : "no")
+                << "\t" << f.failures << "\t" << iso_time(f.locked_until) << "\t"
+                << iso_time(f.last_used_at) << "\n";
     }
   }
   if (o.json) std::cout << json::serialize(arr) << "\n";
@@ -95,8 +95,9 @@ int run_remove(const FactorOptions& o) {
     return 1;
   }
   service::Audit audit(*store);
-  audit.record(std::time(nullptr), "factor.removed", service::AuditContext{o.user, "", "", "cli"},
-               json::serialize(json::object{{"factor_id", o.id}, {"type", f->type}, {"by", "operator"}}));
+  audit.record(
+      std::time(nullptr), "factor.removed", service::AuditContext{o.user, "", "", "cli"},
+      json::serialize(json::object{{"factor_id", o.id}, {"type", f->type}, {"by", "operator"}}));
   std::cout << "removed factor " << o.id << " (" << f->type << ") of " << o.user << "\n";
   return 0;
 }

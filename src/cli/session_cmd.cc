@@ -44,13 +44,14 @@ int run_session_list(const SessionOptions& o) {
   json::array arr;
   if (!o.json) std::cout << "ID\tUSER\tSTATE\tCREATED\tLAST SEEN\tIP\n";
   for (const auto& s : *list) {
-    std::string state = s.revoked_at ? "revoked"
+    std::string state = s.revoked_at                                        ? "revoked"
                         : (s.expires_at <= now || s.idle_expires_at <= now) ? "expired"
-                                                                             : "live";
+                                                                            : "live";
     if (!o.all && state != "live") continue;
     if (o.json) {
       json::array methods;
-      for (const auto& m : s.methods) methods.push_back(json::object{{"method", m.method}, {"at", m.at}});
+      for (const auto& m : s.methods)
+        methods.push_back(json::object{{"method", m.method}, {"at", m.at}});
       arr.push_back(json::object{{"id", s.public_id},
                                  {"subject", s.subject},
                                  {"state", state},

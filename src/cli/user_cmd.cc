@@ -5,9 +5,9 @@
 
 #include "cli/commands.h"
 #include "cli/common.h"
+#include "service/audit.h"
 #include "service/clock.h"
 #include "service/runtime.h"
-#include "service/audit.h"
 #include "service/signin.h"
 
 namespace stepup::cli {
@@ -35,12 +35,12 @@ int run_user_add(const UserOptions& o) {
   service::SystemClock clock;
   auto user = service::create_user(*store, cfg, o.name, password, clock.now());
   if (!user) {
-    std::cerr << "stepup: cannot add user '" << o.name << "': " << user.error().description
-              << "\n";
+    std::cerr << "stepup: cannot add user '" << o.name << "': " << user.error().description << "\n";
     return user.error().code == service::ErrorCode::kUnavailable ? 1 : 2;
   }
   if (o.json) {
-    json::object j{{"id", user->id}, {"username", user->username}, {"created_at", user->created_at}};
+    json::object j{
+        {"id", user->id}, {"username", user->username}, {"created_at", user->created_at}};
     std::cout << json::serialize(j) << "\n";
   } else {
     std::cout << "created user " << user->username << " (id " << user->id << ")\n";
@@ -59,7 +59,9 @@ int run_user_list(const UserOptions& o) {
   if (o.json) {
     json::array arr;
     for (const auto& u : *users) {
-      json::object j{{"id", u.id}, {"username", u.username}, {"created_at", u.created_at},
+      json::object j{{"id", u.id},
+                     {"username", u.username},
+                     {"created_at", u.created_at},
                      {"disabled", u.disabled}};
       if (auto fs = store->list_factors(u.id)) j["factors"] = fs->size();
       arr.push_back(std::move(j));

@@ -39,10 +39,11 @@ struct Problem {
 std::vector<core::Level> default_levels() {
   return {
       core::Level{"aal1", "aal1", {{"pwd"}}, std::nullopt},
-      core::Level{"aal2",
-                  "aal2",
-                  {{"pwd", "otp"}, {"pwd", "hwk"}, {"pwd", "swk"}, {"hwk", "user"}, {"swk", "user"}},
-                  15 * 60},
+      core::Level{
+          "aal2",
+          "aal2",
+          {{"pwd", "otp"}, {"pwd", "hwk"}, {"pwd", "swk"}, {"hwk", "user"}, {"swk", "user"}},
+          15 * 60},
       core::Level{"aal3", "aal3", {{"pwd", "hwk", "user"}}, 5 * 60},
   };
 }
@@ -355,8 +356,9 @@ class Reader {
       return;
     }
     if (d < lo || d > hi) {
-      error(v, name, "must be between " + format_number(lo) + " and " + format_number(hi) +
-                         " (got " + s + ")");
+      error(v, name,
+            "must be between " + format_number(lo) + " and " + format_number(hi) + " (got " + s +
+                ")");
       return;
     }
     out = d;
@@ -932,10 +934,8 @@ void read_factors(Reader& r, const YAML::Node& node, FactorsConfig& c, ReachSpec
                         }
                         totp.algorithm = s;
                       }},
-                     {"digits",
-                      [&](const YAML::Node& v, const std::string& n) {
-                        r.read_int(v, n, totp.digits, 6, 8);
-                      }},
+                     {"digits", [&](const YAML::Node& v,
+                                    const std::string& n) { r.read_int(v, n, totp.digits, 6, 8); }},
                      {"period",
                       [&](const YAML::Node& v, const std::string& n) {
                         Seconds d = 0;
@@ -971,21 +971,20 @@ void read_factors(Reader& r, const YAML::Node& node, FactorsConfig& c, ReachSpec
            }},
           {"recovery_codes",
            [&](const YAML::Node& rc, const std::string& where) {
-             r.read_map(
-                 rc, where,
-                 {
-                     {"count",
-                      [&](const YAML::Node& v, const std::string& n) {
-                        r.read_int(v, n, c.recovery_code_count, 5, 20);
-                      }},
-                     {"reaches",
-                      [&](const YAML::Node& v, const std::string& n) {
-                        if (!r.expect_scalar(v, n, "a level name, or none")) return;
-                        const std::string& s = v.Scalar();
-                        reach.line = line_of(v);
-                        c.recovery_codes_reach = s == "none" ? "" : s;
-                      }},
-                 });
+             r.read_map(rc, where,
+                        {
+                            {"count",
+                             [&](const YAML::Node& v, const std::string& n) {
+                               r.read_int(v, n, c.recovery_code_count, 5, 20);
+                             }},
+                            {"reaches",
+                             [&](const YAML::Node& v, const std::string& n) {
+                               if (!r.expect_scalar(v, n, "a level name, or none")) return;
+                               const std::string& s = v.Scalar();
+                               reach.line = line_of(v);
+                               c.recovery_codes_reach = s == "none" ? "" : s;
+                             }},
+                        });
            }},
       });
 }
@@ -994,10 +993,8 @@ void read_secrets(Reader& r, const YAML::Node& node, SecretsConfig& c) {
   std::optional<YAML::Node> old_node;
   r.read_map(node, "secrets",
              {
-                 {"key_file",
-                  [&](const YAML::Node& v, const std::string& n) {
-                    r.read_string(v, n, c.key_file);
-                  }},
+                 {"key_file", [&](const YAML::Node& v,
+                                  const std::string& n) { r.read_string(v, n, c.key_file); }},
                  {"old_key_files",
                   [&](const YAML::Node& v, const std::string& n) {
                     if (r.read_string_list(v, n, c.old_key_files)) old_node.emplace(v);
@@ -1039,22 +1036,19 @@ void read_step_up(Reader& r, const YAML::Node& node, StepUpConfig& c) {
 
 void read_lockout(Reader& r, const YAML::Node& node, LockoutConfig& c) {
   int base_line = line_of(node);
-  r.read_map(node, "lockout",
-             {
-                 {"max_failures",
-                  [&](const YAML::Node& v, const std::string& n) {
-                    r.read_int(v, n, c.max_failures, 1, 100);
-                  }},
-                 {"base_delay",
-                  [&](const YAML::Node& v, const std::string& n) {
-                    base_line = line_of(v);
-                    r.read_duration(v, n, c.base_delay, 1);
-                  }},
-                 {"max_delay",
-                  [&](const YAML::Node& v, const std::string& n) {
-                    r.read_duration(v, n, c.max_delay, 1);
-                  }},
-             });
+  r.read_map(
+      node, "lockout",
+      {
+          {"max_failures", [&](const YAML::Node& v,
+                               const std::string& n) { r.read_int(v, n, c.max_failures, 1, 100); }},
+          {"base_delay",
+           [&](const YAML::Node& v, const std::string& n) {
+             base_line = line_of(v);
+             r.read_duration(v, n, c.base_delay, 1);
+           }},
+          {"max_delay", [&](const YAML::Node& v,
+                            const std::string& n) { r.read_duration(v, n, c.max_delay, 1); }},
+      });
   if (c.base_delay > c.max_delay) {
     r.error(base_line, "lockout.base_delay: must not be longer than max_delay (" +
                            std::to_string(c.max_delay) + "s)");
@@ -1063,30 +1057,23 @@ void read_lockout(Reader& r, const YAML::Node& node, LockoutConfig& c) {
 
 void read_rate_limit(Reader& r, const YAML::Node& node, const std::string& where,
                      RateLimitConfig& c) {
-  r.read_map(node, where,
-             {
-                 {"per_second",
-                  [&](const YAML::Node& v, const std::string& n) {
-                    r.read_number(v, n, c.per_second, 0, 1e6);
-                  }},
-                 {"burst",
-                  [&](const YAML::Node& v, const std::string& n) {
-                    r.read_int(v, n, c.burst, 1, 1000000);
-                  }},
-             });
+  r.read_map(
+      node, where,
+      {
+          {"per_second", [&](const YAML::Node& v,
+                             const std::string& n) { r.read_number(v, n, c.per_second, 0, 1e6); }},
+          {"burst", [&](const YAML::Node& v,
+                        const std::string& n) { r.read_int(v, n, c.burst, 1, 1000000); }},
+      });
 }
 
 void read_rate_limits(Reader& r, const YAML::Node& node, RateLimitsConfig& c) {
   r.read_map(node, "rate_limits",
              {
-                 {"login",
-                  [&](const YAML::Node& v, const std::string& n) {
-                    read_rate_limit(r, v, n, c.login);
-                  }},
-                 {"verify",
-                  [&](const YAML::Node& v, const std::string& n) {
-                    read_rate_limit(r, v, n, c.verify);
-                  }},
+                 {"login", [&](const YAML::Node& v,
+                               const std::string& n) { read_rate_limit(r, v, n, c.login); }},
+                 {"verify", [&](const YAML::Node& v,
+                                const std::string& n) { read_rate_limit(r, v, n, c.verify); }},
              });
 }
 
@@ -1117,8 +1104,7 @@ bool looks_like_ip(std::string_view host) {
     hex = true;
   }
   for (char c : digits) {
-    bool ok = (c >= '0' && c <= '9') ||
-              (hex && ((c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')));
+    bool ok = (c >= '0' && c <= '9') || (hex && ((c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')));
     if (!ok) return false;
   }
   return true;
@@ -1172,8 +1158,8 @@ std::string rp_id_problem(std::string_view s) {
       return "labels must not start or end with '-'";
     }
     for (char c : label) {
-      bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                c == '-';
+      bool ok =
+          (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-';
       if (!ok) return "must be a host name made of letters, digits, '-' and '.'";
     }
     if (dot == std::string_view::npos) break;
@@ -1386,20 +1372,16 @@ Config parse_root(Reader& r, const YAML::Node& root, const std::string& source_n
            [&](const YAML::Node& v, const std::string&) {
              read_clients(r, v, cfg.introspection_clients);
            }},
-          {"factors",
-           [&](const YAML::Node& v, const std::string&) {
-             read_factors(r, v, cfg.factors, reach);
-           }},
+          {"factors", [&](const YAML::Node& v,
+                          const std::string&) { read_factors(r, v, cfg.factors, reach); }},
           {"secrets",
            [&](const YAML::Node& v, const std::string&) { read_secrets(r, v, cfg.secrets); }},
           {"step_up",
            [&](const YAML::Node& v, const std::string&) { read_step_up(r, v, cfg.step_up); }},
           {"lockout",
            [&](const YAML::Node& v, const std::string&) { read_lockout(r, v, cfg.lockout); }},
-          {"rate_limits",
-           [&](const YAML::Node& v, const std::string&) {
-             read_rate_limits(r, v, cfg.rate_limits);
-           }},
+          {"rate_limits", [&](const YAML::Node& v,
+                              const std::string&) { read_rate_limits(r, v, cfg.rate_limits); }},
           {"webauthn", [&](const YAML::Node& v, const std::string&) { webauthn_opt.emplace(v); }},
       });
   if (webauthn_opt) read_webauthn(r, *webauthn_opt, cfg.server, cfg.webauthn);

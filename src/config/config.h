@@ -26,14 +26,14 @@ class ConfigError : public std::runtime_error {
 };
 
 struct ServerConfig {
-  std::string listen = "127.0.0.1:8080";  // host:port (IPv6 as [::1]:8080)
+  std::string listen = "127.0.0.1:8080";             // host:port (IPv6 as [::1]:8080)
   std::string public_url = "http://localhost:8080";  // issuer and link base
-  int io_threads = 0;                     // 0: one per core
+  int io_threads = 0;                                // 0: one per core
   std::size_t max_body_bytes = 64 * 1024;
-  core::Seconds read_timeout = 10;        // whole-request read timeout
-  core::Seconds idle_timeout = 60;        // keep-alive idle
-  core::Seconds drain_timeout = 10;       // graceful stop
-  bool trust_forwarded_for = false;       // take client IP from X-Forwarded-For
+  core::Seconds read_timeout = 10;   // whole-request read timeout
+  core::Seconds idle_timeout = 60;   // keep-alive idle
+  core::Seconds drain_timeout = 10;  // graceful stop
+  bool trust_forwarded_for = false;  // take client IP from X-Forwarded-For
 };
 
 struct LogConfig {
@@ -42,20 +42,21 @@ struct LogConfig {
 };
 
 struct StorageConfig {
-  std::string driver = "sqlite";          // sqlite (postgres later)
-  std::string path = "stepup.db";         // sqlite file; relative to the config file
+  std::string driver = "sqlite";   // sqlite (postgres later)
+  std::string path = "stepup.db";  // sqlite file; relative to the config file
   core::Seconds busy_timeout = 5;
 };
 
 struct TokenConfig {
-  std::string issuer;                     // default: server.public_url
+  std::string issuer;  // default: server.public_url
   std::string audience = "stepup";
-  std::string algorithm = "ES256";        // ES256 | EdDSA
+  std::string algorithm = "ES256";  // ES256 | EdDSA
   core::Seconds access_ttl = 600;
   core::Seconds refresh_ttl = 30 * 24 * 3600;
   core::Seconds refresh_reuse_grace = 0;  // 0: off
   core::Seconds clock_skew = 30;
-  core::Seconds key_retire_after = 0;     // 0: access_ttl; old public keys kept this long after rotation
+  core::Seconds key_retire_after =
+      0;  // 0: access_ttl; old public keys kept this long after rotation
 };
 
 struct SessionConfig {
@@ -64,57 +65,57 @@ struct SessionConfig {
 };
 
 struct CookieConfig {
-  std::string name = "stepup_session";    // "__Host-" is prepended when secure
-  bool secure = true;                     // false only for plain-http development
-  std::string same_site = "Lax";          // Lax | Strict
+  std::string name = "stepup_session";  // "__Host-" is prepended when secure
+  bool secure = true;                   // false only for plain-http development
+  std::string same_site = "Lax";        // Lax | Strict
 };
 
 struct PasswordConfig {
   int min_length = 8;
-  int max_length = 64;                    // at least 64 per NIST
+  int max_length = 64;  // at least 64 per NIST
   std::uint64_t argon2_memory_kib = 19 * 1024;
   std::uint64_t argon2_iterations = 2;
-  int hash_workers = 1;                   // Argon2id pool threads
-  int hash_queue = 64;                    // waiting jobs before 503
+  int hash_workers = 1;  // Argon2id pool threads
+  int hash_queue = 64;   // waiting jobs before 503
 };
 
 struct IntrospectionClient {
   std::string id;
-  std::string secret;                     // as configured; compared in constant time
+  std::string secret;  // as configured; compared in constant time
 };
 
 struct TotpConfig {
-  std::string algorithm = "SHA1";         // SHA1 | SHA256 | SHA512
-  int digits = 6;                         // 6..8
+  std::string algorithm = "SHA1";  // SHA1 | SHA256 | SHA512
+  int digits = 6;                  // 6..8
   core::Seconds period = 30;
-  std::string issuer = "stepup";          // shown in authenticator apps
+  std::string issuer = "stepup";  // shown in authenticator apps
 };
 
 struct FactorsConfig {
   TotpConfig totp;
-  int recovery_code_count = 10;           // 5..20
+  int recovery_code_count = 10;               // 5..20
   std::string recovery_codes_reach = "aal2";  // level a recovery code reaches; "" = none
 };
 
 struct SecretsConfig {
-  std::string key_file = "stepup.key";    // relative to the config file; created 0600 if missing
-  std::vector<std::string> old_key_files; // decrypt only (key rotation)
+  std::string key_file = "stepup.key";     // relative to the config file; created 0600 if missing
+  std::vector<std::string> old_key_files;  // decrypt only (key rotation)
 };
 
 struct StepUpConfig {
   core::Seconds challenge_ttl = 300;
-  core::Seconds enrollment_max_age = 300; // freshness needed to change factors
+  core::Seconds enrollment_max_age = 300;  // freshness needed to change factors
   bool revoke_other_sessions_on_factor_change = true;
 };
 
 struct LockoutConfig {
-  int max_failures = 5;                   // consecutive failures before a lock (1..100)
-  core::Seconds base_delay = 60;          // first lock; doubles with each further failure
+  int max_failures = 5;           // consecutive failures before a lock (1..100)
+  core::Seconds base_delay = 60;  // first lock; doubles with each further failure
   core::Seconds max_delay = 3600;
 };
 
 struct RateLimitConfig {
-  double per_second = 1;                  // refill rate per client IP; 0 disables
+  double per_second = 1;  // refill rate per client IP; 0 disables
   int burst = 10;
 };
 
@@ -124,15 +125,15 @@ struct RateLimitsConfig {
 };
 
 struct WebAuthnConfig {
-  std::string rp_id;                      // default: host of server.public_url
+  std::string rp_id;  // default: host of server.public_url
   std::string rp_name = "stepup";
-  std::vector<std::string> origins;       // default: [origin of server.public_url]
-  bool passkey_login = true;              // usernameless sign-in with discoverable credentials
-  core::Seconds timeout = 120;            // ceremony timeout hint for the browser
+  std::vector<std::string> origins;  // default: [origin of server.public_url]
+  bool passkey_login = true;         // usernameless sign-in with discoverable credentials
+  core::Seconds timeout = 120;       // ceremony timeout hint for the browser
 };
 
 struct Config {
-  std::string source_path;                // the file it came from
+  std::string source_path;  // the file it came from
   ServerConfig server;
   LogConfig log;
   StorageConfig storage;
@@ -141,7 +142,7 @@ struct Config {
   CookieConfig cookie;
   PasswordConfig passwords;
   core::LevelTable levels;
-  std::string base_level;                 // level reached at sign-in with a password (default: first)
+  std::string base_level;  // level reached at sign-in with a password (default: first)
   core::Policy policy;
   std::vector<std::string> allowed_return_origins;  // e.g. https://app.example.com
   std::vector<IntrospectionClient> introspection_clients;

@@ -31,10 +31,10 @@ struct Principal {
 
 struct Decision {
   Verdict verdict = Verdict::kDeny;
-  const Rule* rule = nullptr;         // the rule that decided
-  LevelIndex required_level = 0;      // for kStepUp
-  std::optional<Seconds> max_age;     // for kStepUp (the rule's freshness)
-  std::string_view reason;            // the rule's reason, or a built-in text
+  const Rule* rule = nullptr;      // the rule that decided
+  LevelIndex required_level = 0;   // for kStepUp
+  std::optional<Seconds> max_age;  // for kStepUp (the rule's freshness)
+  std::string_view reason;         // the rule's reason, or a built-in text
 };
 
 // Allowed when some held level >= rule level was reached no earlier than

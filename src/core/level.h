@@ -22,10 +22,10 @@ namespace stepup::core {
 using LevelIndex = int;  // position in LevelTable, 0 = lowest
 
 struct Level {
-  std::string name;                              // config key, e.g. "aal2"
-  std::string acr;                               // published acr value
+  std::string name;                                  // config key, e.g. "aal2"
+  std::string acr;                                   // published acr value
   std::vector<std::vector<std::string>> reached_by;  // any one set suffices
-  std::optional<Seconds> elevation;              // nullopt: held for the session's life
+  std::optional<Seconds> elevation;                  // nullopt: held for the session's life
 };
 
 // One method with the last time the user proved it in this session.

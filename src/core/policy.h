@@ -25,14 +25,14 @@ enum class RuleEffect {
   kDeny,     // refused for everyone (403)
 };
 
-struct RuleSpec {  // as written in config
+struct RuleSpec {                    // as written in config
   std::vector<std::string> methods;  // empty: any method
   std::vector<std::string> hosts;    // empty: any host; "*.example.com" allowed
   std::string path = "/**";          // glob: `*` one segment part, `**` any depth
   RuleEffect effect = RuleEffect::kRequire;
-  std::string level;                 // level name, for kRequire
-  std::optional<Seconds> max_age;    // freshness of the level
-  std::string reason;                // shown to the user / in error_description
+  std::string level;               // level name, for kRequire
+  std::optional<Seconds> max_age;  // freshness of the level
+  std::string reason;              // shown to the user / in error_description
 };
 
 struct Rule {

@@ -58,6 +58,12 @@ std::string lower(std::string_view s) {
 
 }  // namespace
 
+std::string url_origin(std::string_view url) {
+  const auto p = url.find("://");
+  if (p == std::string_view::npos) return {};
+  return std::string(url.substr(0, url.find_first_of("/?#", p + 3)));
+}
+
 bool is_safe_return_to(std::string_view target, const std::vector<std::string>& allowed_origins) {
   if (target.empty() || target.size() > kMaxReturnTo) return false;
   // Every decoding layer must be harmless: a browser or a proxy may decode

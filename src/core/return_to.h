@@ -14,6 +14,9 @@
 namespace stepup::core {
 
 // The value to use (normalised: unchanged input) or "" when refused.
+// scheme://authority of an absolute URL, as written ("" when not absolute).
+std::string url_origin(std::string_view url);
+
 bool is_safe_return_to(std::string_view target, const std::vector<std::string>& allowed_origins);
 
 }  // namespace stepup::core

@@ -10,27 +10,26 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <vector>
-
 #include <tl/expected.hpp>
+#include <vector>
 
 namespace stepup::crypto {
 
 enum class Alg { kES256, kEdDSA };
-std::string_view to_string(Alg a);                 // "ES256" | "EdDSA"
+std::string_view to_string(Alg a);  // "ES256" | "EdDSA"
 std::optional<Alg> alg_from_string(std::string_view s);
 
 // One precise reason per failure.
 enum class JwsError {
-  kMalformed,         // not three base64url parts, or bad base64url
-  kBadHeader,         // header is not a JSON object / missing alg
-  kAlgNotAllowed,     // alg is none, HS*, or anything we do not sign with
-  kMissingKid,        // header has no kid
-  kUnknownKid,        // kid not in the key set
-  kAlgKidMismatch,    // header alg differs from the key's pinned alg
-  kBadSignature,      // signature does not verify (or has the wrong length)
-  kBadPayload,        // payload is not a JSON object
-  kTooLarge,          // token longer than the limit
+  kMalformed,       // not three base64url parts, or bad base64url
+  kBadHeader,       // header is not a JSON object / missing alg
+  kAlgNotAllowed,   // alg is none, HS*, or anything we do not sign with
+  kMissingKid,      // header has no kid
+  kUnknownKid,      // kid not in the key set
+  kAlgKidMismatch,  // header alg differs from the key's pinned alg
+  kBadSignature,    // signature does not verify (or has the wrong length)
+  kBadPayload,      // payload is not a JSON object
+  kTooLarge,        // token longer than the limit
 };
 std::string_view to_string(JwsError e);
 
@@ -53,7 +52,8 @@ class SigningKey {
   Alg alg() const;
   const std::string& kid() const;
   std::string private_pem() const;
-  std::string public_jwk_json() const;  // {"kty":..,"crv":..,"x":..,("y":..),"kid":..,"alg":..,"use":"sig"}
+  std::string public_jwk_json()
+      const;  // {"kty":..,"crv":..,"x":..,("y":..),"kid":..,"alg":..,"use":"sig"}
 
   // Returns the compact JWS of `payload_json` with header {"alg","typ","kid"}.
   std::string sign_compact(std::string_view payload_json, std::string_view typ = "at+jwt") const;

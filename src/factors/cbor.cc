@@ -132,16 +132,26 @@ bool operator==(const Value& a, const Value& b) {
 
 std::string_view to_string(DecodeError e) {
   switch (e) {
-    case DecodeError::kEmpty: return "empty input";
-    case DecodeError::kTruncated: return "input ends inside a CBOR item";
-    case DecodeError::kMalformed: return "malformed CBOR";
-    case DecodeError::kIndefinite: return "indefinite-length CBOR item";
-    case DecodeError::kTag: return "tagged CBOR item";
-    case DecodeError::kTooDeep: return "CBOR nested too deeply";
-    case DecodeError::kTooManyItems: return "too many CBOR items";
-    case DecodeError::kLengthTooLarge: return "CBOR length larger than the input";
-    case DecodeError::kDuplicateKey: return "duplicate CBOR map key";
-    case DecodeError::kTrailingBytes: return "bytes after the CBOR item";
+    case DecodeError::kEmpty:
+      return "empty input";
+    case DecodeError::kTruncated:
+      return "input ends inside a CBOR item";
+    case DecodeError::kMalformed:
+      return "malformed CBOR";
+    case DecodeError::kIndefinite:
+      return "indefinite-length CBOR item";
+    case DecodeError::kTag:
+      return "tagged CBOR item";
+    case DecodeError::kTooDeep:
+      return "CBOR nested too deeply";
+    case DecodeError::kTooManyItems:
+      return "too many CBOR items";
+    case DecodeError::kLengthTooLarge:
+      return "CBOR length larger than the input";
+    case DecodeError::kDuplicateKey:
+      return "duplicate CBOR map key";
+    case DecodeError::kTrailingBytes:
+      return "bytes after the CBOR item";
   }
   return "unknown CBOR error";
 }

@@ -6,11 +6,10 @@
 // authenticator data, COSE keys). It accepts only what WebAuthn needs and
 // refuses the rest with a precise error: indefinite lengths (CTAP2 canonical
 // form forbids them), tags (no WebAuthn structure uses one, and libcbor 0.8
-// cannot decode tags 6..20 in their one-byte form), nesting deeper than kMaxDepth, more than kMaxItems
-// items, lengths larger than the input, duplicate map keys, and (for decode())
-// bytes after the item. It never allocates more than the input can justify,
-// and it does not recurse on input depth beyond kMaxDepth, so it is safe to
-// fuzz. libcbor types never appear in this header.
+// cannot decode tags 6..20 in their one-byte form), nesting deeper than kMaxDepth, more than
+// kMaxItems items, lengths larger than the input, duplicate map keys, and (for decode()) bytes
+// after the item. It never allocates more than the input can justify, and it does not recurse on
+// input depth beyond kMaxDepth, so it is safe to fuzz. libcbor types never appear in this header.
 //
 // Thread-safety: values are plain data; decode/encode share no state.
 #pragma once
@@ -19,10 +18,9 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <tl/expected.hpp>
 #include <utility>
 #include <vector>
-
-#include <tl/expected.hpp>
 
 namespace stepup::factors::cbor {
 
@@ -76,7 +74,9 @@ class Value {
   std::optional<bool> as_bool() const;
   // Tag number and tagged item (nullptr unless kTag).
   std::uint64_t tag_number() const { return raw_; }
-  const Value* tagged() const { return type_ == Type::kTag && !items_.empty() ? &items_[0] : nullptr; }
+  const Value* tagged() const {
+    return type_ == Type::kTag && !items_.empty() ? &items_[0] : nullptr;
+  }
   double as_double() const { return dbl_; }
   // Raw major-type argument for kUnsigned / kNegative.
   std::uint64_t raw() const { return raw_; }

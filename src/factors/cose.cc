@@ -15,13 +15,13 @@ namespace {
 // COSE_Key labels (RFC 9052 §7.1, RFC 9053 §7, RFC 8230 §4).
 constexpr std::int64_t kLabelKty = 1;
 constexpr std::int64_t kLabelAlg = 3;
-constexpr std::int64_t kLabelCrv = -1;  // EC2 / OKP
-constexpr std::int64_t kLabelX = -2;    // EC2 / OKP
-constexpr std::int64_t kLabelY = -3;    // EC2
-constexpr std::int64_t kLabelD = -4;    // EC2 / OKP private key
-constexpr std::int64_t kLabelN = -1;    // RSA modulus
-constexpr std::int64_t kLabelE = -2;    // RSA public exponent
-constexpr std::int64_t kLabelRsaD = -3; // RSA private exponent (first private label)
+constexpr std::int64_t kLabelCrv = -1;   // EC2 / OKP
+constexpr std::int64_t kLabelX = -2;     // EC2 / OKP
+constexpr std::int64_t kLabelY = -3;     // EC2
+constexpr std::int64_t kLabelD = -4;     // EC2 / OKP private key
+constexpr std::int64_t kLabelN = -1;     // RSA modulus
+constexpr std::int64_t kLabelE = -2;     // RSA public exponent
+constexpr std::int64_t kLabelRsaD = -3;  // RSA private exponent (first private label)
 
 constexpr std::int64_t kKtyOkp = 1;
 constexpr std::int64_t kKtyEc2 = 2;
@@ -82,7 +82,8 @@ tl::expected<PkeyPtr, KeyError> from_params(const char* type, OSSL_PARAM* params
   PkeyPtr key(raw);
   if (std::strcmp(type, "EC") != 0) return key;
   PkeyCtxPtr check(EVP_PKEY_CTX_new_from_pkey(nullptr, key.get(), nullptr));
-  if (!check || EVP_PKEY_public_check(check.get()) != 1) return fail<PkeyPtr>(KeyError::kInvalidKey);
+  if (!check || EVP_PKEY_public_check(check.get()) != 1)
+    return fail<PkeyPtr>(KeyError::kInvalidKey);
   return key;
 }
 
@@ -98,7 +99,8 @@ tl::expected<PkeyPtr, KeyError> ec2_key(const cbor::Value& key) {
   std::string point = "\x04" + *x + *y;  // SEC 1 uncompressed form
   ParamBldPtr bld(OSSL_PARAM_BLD_new());
   if (!bld ||
-      OSSL_PARAM_BLD_push_utf8_string(bld.get(), OSSL_PKEY_PARAM_GROUP_NAME, "prime256v1", 0) != 1 ||
+      OSSL_PARAM_BLD_push_utf8_string(bld.get(), OSSL_PKEY_PARAM_GROUP_NAME, "prime256v1", 0) !=
+          1 ||
       OSSL_PARAM_BLD_push_octet_string(bld.get(), OSSL_PKEY_PARAM_PUB_KEY, point.data(),
                                        point.size()) != 1) {
     return fail<PkeyPtr>(KeyError::kInvalidKey);
@@ -123,16 +125,16 @@ tl::expected<PkeyPtr, KeyError> okp_key(const cbor::Value& key) {
 tl::expected<PkeyPtr, KeyError> rsa_key(const cbor::Value& key) {
   const std::string* n = bytes_member(key, kLabelN);
   const std::string* e = bytes_member(key, kLabelE);
-  if (n == nullptr || e == nullptr || n->empty() || e->empty() ||
-      e->size() > kRsaMaxExponentLen || key.find(kLabelRsaD) != nullptr) {
+  if (n == nullptr || e == nullptr || n->empty() || e->empty() || e->size() > kRsaMaxExponentLen ||
+      key.find(kLabelRsaD) != nullptr) {
     return fail<PkeyPtr>(KeyError::kBadParameter);
   }
   BnPtr bn_n(BN_bin2bn(u8(*n), static_cast<int>(n->size()), nullptr));
   BnPtr bn_e(BN_bin2bn(u8(*e), static_cast<int>(e->size()), nullptr));
   if (!bn_n || !bn_e) return fail<PkeyPtr>(KeyError::kInvalidKey);
   const int bits = BN_num_bits(bn_n.get());
-  if (bits < kRsaMinBits || bits > kRsaMaxBits || !BN_is_odd(bn_n.get()) || !BN_is_odd(bn_e.get()) ||
-      BN_is_one(bn_e.get())) {
+  if (bits < kRsaMinBits || bits > kRsaMaxBits || !BN_is_odd(bn_n.get()) ||
+      !BN_is_odd(bn_e.get()) || BN_is_one(bn_e.get())) {
     return fail<PkeyPtr>(KeyError::kInvalidKey);
   }
   ParamBldPtr bld(OSSL_PARAM_BLD_new());
@@ -175,24 +177,37 @@ bool is_supported_alg(int alg) { return alg == kES256 || alg == kEdDSA || alg ==
 
 std::string_view alg_name(int alg) {
   switch (alg) {
-    case kES256: return "ES256";
-    case kEdDSA: return "EdDSA";
-    case kRS256: return "RS256";
-    default: return "unknown";
+    case kES256:
+      return "ES256";
+    case kEdDSA:
+      return "EdDSA";
+    case kRS256:
+      return "RS256";
+    default:
+      return "unknown";
   }
 }
 
 std::string_view to_string(KeyError e) {
   switch (e) {
-    case KeyError::kBadCbor: return "COSE key is not one well-formed CBOR item";
-    case KeyError::kNotAMap: return "COSE key is not a CBOR map";
-    case KeyError::kMissingKty: return "COSE key has no integer kty";
-    case KeyError::kMissingAlg: return "COSE key has no integer alg";
-    case KeyError::kUnsupportedAlg: return "COSE key alg is not ES256, EdDSA or RS256";
-    case KeyError::kKtyAlgMismatch: return "COSE key kty does not fit its alg";
-    case KeyError::kBadCurve: return "COSE key curve does not fit its alg";
-    case KeyError::kBadParameter: return "COSE key parameter missing, malformed or private";
-    case KeyError::kInvalidKey: return "COSE key rejected by OpenSSL";
+    case KeyError::kBadCbor:
+      return "COSE key is not one well-formed CBOR item";
+    case KeyError::kNotAMap:
+      return "COSE key is not a CBOR map";
+    case KeyError::kMissingKty:
+      return "COSE key has no integer kty";
+    case KeyError::kMissingAlg:
+      return "COSE key has no integer alg";
+    case KeyError::kUnsupportedAlg:
+      return "COSE key alg is not ES256, EdDSA or RS256";
+    case KeyError::kKtyAlgMismatch:
+      return "COSE key kty does not fit its alg";
+    case KeyError::kBadCurve:
+      return "COSE key curve does not fit its alg";
+    case KeyError::kBadParameter:
+      return "COSE key parameter missing, malformed or private";
+    case KeyError::kInvalidKey:
+      return "COSE key rejected by OpenSSL";
   }
   return "unknown COSE key error";
 }

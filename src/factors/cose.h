@@ -16,7 +16,6 @@
 #include <optional>
 #include <string>
 #include <string_view>
-
 #include <tl/expected.hpp>
 
 #include "factors/cbor.h"
@@ -32,15 +31,15 @@ bool is_supported_alg(int alg);
 std::string_view alg_name(int alg);  // "ES256" | "EdDSA" | "RS256" | "unknown"
 
 enum class KeyError {
-  kBadCbor,            // not decodable CBOR, or bytes after the key
-  kNotAMap,            // the key is not a CBOR map
-  kMissingKty,         // no kty (1), or not an integer
-  kMissingAlg,         // no alg (3), or not an integer
-  kUnsupportedAlg,     // alg is not ES256, EdDSA or RS256
-  kKtyAlgMismatch,     // kty does not fit alg (e.g. OKP with -7)
-  kBadCurve,           // crv missing or not the curve of alg
-  kBadParameter,       // x/y/n/e missing, wrong type or length, or a private part present
-  kInvalidKey,         // OpenSSL refused the key (point not on the curve, RSA too small...)
+  kBadCbor,         // not decodable CBOR, or bytes after the key
+  kNotAMap,         // the key is not a CBOR map
+  kMissingKty,      // no kty (1), or not an integer
+  kMissingAlg,      // no alg (3), or not an integer
+  kUnsupportedAlg,  // alg is not ES256, EdDSA or RS256
+  kKtyAlgMismatch,  // kty does not fit alg (e.g. OKP with -7)
+  kBadCurve,        // crv missing or not the curve of alg
+  kBadParameter,    // x/y/n/e missing, wrong type or length, or a private part present
+  kInvalidKey,      // OpenSSL refused the key (point not on the curve, RSA too small...)
 };
 std::string_view to_string(KeyError e);
 

@@ -8,9 +8,9 @@
 namespace stepup::factors {
 namespace {
 
-constexpr int kSymbols = 16;     // 16 x 5 bits = 80 bits
-constexpr int kGroupSize = 4;    // "xxxx-xxxx-xxxx-xxxx"
-constexpr int kMaxCount = 100;   // a set is ~10 codes; bound the work per call
+constexpr int kSymbols = 16;    // 16 x 5 bits = 80 bits
+constexpr int kGroupSize = 4;   // "xxxx-xxxx-xxxx-xxxx"
+constexpr int kMaxCount = 100;  // a set is ~10 codes; bound the work per call
 // Loose typing adds at most a few separators; longer input is not a code.
 constexpr std::size_t kMaxInput = 64;
 

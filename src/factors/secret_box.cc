@@ -15,9 +15,9 @@
 namespace stepup::factors {
 namespace {
 
-constexpr std::size_t kKeyLen = crypto_aead_xchacha20poly1305_ietf_KEYBYTES;  // 32
+constexpr std::size_t kKeyLen = crypto_aead_xchacha20poly1305_ietf_KEYBYTES;     // 32
 constexpr std::size_t kNonceLen = crypto_aead_xchacha20poly1305_ietf_NPUBBYTES;  // 24
-constexpr std::size_t kTagLen = crypto_aead_xchacha20poly1305_ietf_ABYTES;  // 16
+constexpr std::size_t kTagLen = crypto_aead_xchacha20poly1305_ietf_ABYTES;       // 16
 constexpr std::size_t kKeyIdLen = 8;
 constexpr std::string_view kVersion = "v1";
 // A key file holds 44 base64 chars and a newline; anything much larger is
@@ -69,8 +69,8 @@ tl::expected<Key, std::string> make_key(std::string& raw) {
   if (raw.size() != kKeyLen) {
     const std::size_t n = raw.size();
     sodium_memzero(raw.data(), raw.size());
-    return tl::unexpected("a secret box key must be " + std::to_string(kKeyLen) +
-                          " bytes, got " + std::to_string(n));
+    return tl::unexpected("a secret box key must be " + std::to_string(kKeyLen) + " bytes, got " +
+                          std::to_string(n));
   }
   if (!sodium_ready()) return tl::unexpected(std::string("libsodium failed to initialise"));
   KeyBytes bytes{static_cast<unsigned char*>(sodium_malloc(kKeyLen))};
@@ -128,8 +128,9 @@ tl::expected<std::string, std::string> read_key_file(const std::string& path) {
   if ((st.st_mode & 077) != 0) {
     char mode[8];
     std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
-    return tl::unexpected("key file " + path + " is readable or writable by group or others (mode " +
-                          mode + "); run: chmod 600 " + path);
+    return tl::unexpected("key file " + path +
+                          " is readable or writable by group or others (mode " + mode +
+                          "); run: chmod 600 " + path);
   }
   if (static_cast<std::size_t>(st.st_size) > kMaxKeyFileSize) {
     return tl::unexpected("key file " + path + " is too large to be a key file");
@@ -157,9 +158,9 @@ tl::expected<std::string, std::string> read_key_file(const std::string& path) {
 
   std::string raw(kKeyLen + 1, '\0');  // one spare byte detects too-long keys
   std::size_t raw_len = 0;
-  const int rc = sodium_base642bin(reinterpret_cast<unsigned char*>(raw.data()), raw.size(),
-                                   text.data(), len, nullptr, &raw_len, nullptr,
-                                   sodium_base64_VARIANT_ORIGINAL);
+  const int rc =
+      sodium_base642bin(reinterpret_cast<unsigned char*>(raw.data()), raw.size(), text.data(), len,
+                        nullptr, &raw_len, nullptr, sodium_base64_VARIANT_ORIGINAL);
   sodium_memzero(text.data(), text.size());
   if (rc != 0 || raw_len != kKeyLen) {
     sodium_memzero(raw.data(), raw.size());

@@ -13,9 +13,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <vector>
-
 #include <tl/expected.hpp>
+#include <vector>
 
 namespace stepup::factors {
 
@@ -23,9 +22,9 @@ class SecretBox {
  public:
   // Reads `key_file` (creating it with a fresh key, mode 0600, when missing and
   // `create_if_missing`), plus optional old key files for decryption only.
-  static tl::expected<SecretBox, std::string> from_files(const std::string& key_file,
-                                                         const std::vector<std::string>& old_key_files,
-                                                         bool create_if_missing);
+  static tl::expected<SecretBox, std::string> from_files(
+      const std::string& key_file, const std::vector<std::string>& old_key_files,
+      bool create_if_missing);
   // From raw 32-byte keys (tests).
   static tl::expected<SecretBox, std::string> from_keys(std::string current,
                                                         std::vector<std::string> old = {});

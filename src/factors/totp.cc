@@ -176,8 +176,9 @@ std::string hotp_code(std::string_view secret, std::uint64_t counter, const Totp
   const std::string mac = hmac(p.alg, secret, std::string_view(msg.data(), msg.size()));
   // RFC 4226 §5.3: the low nibble of the last byte picks 4 bytes; the top bit
   // is masked so the result does not depend on signed/unsigned arithmetic.
-  const auto byte = [&](std::size_t i) { return static_cast<std::uint32_t>(
-                                             static_cast<unsigned char>(mac[i])); };
+  const auto byte = [&](std::size_t i) {
+    return static_cast<std::uint32_t>(static_cast<unsigned char>(mac[i]));
+  };
   const std::size_t offset = byte(mac.size() - 1) & 0x0f;
   const std::uint32_t bin = ((byte(offset) & 0x7f) << 24) | (byte(offset + 1) << 16) |
                             (byte(offset + 2) << 8) | byte(offset + 3);
@@ -278,8 +279,8 @@ std::optional<std::string> base32_decode(std::string_view text) {
   return out;
 }
 
-std::string otpauth_uri(std::string_view issuer, std::string_view account,
-                        std::string_view secret, const TotpParams& p) {
+std::string otpauth_uri(std::string_view issuer, std::string_view account, std::string_view secret,
+                        const TotpParams& p) {
   // Google Authenticator Key URI format: the label's ':' stays literal, so
   // an issuer containing ':' is percent-encoded and cannot be mis-split.
   std::string uri = "otpauth://totp/";

@@ -21,9 +21,9 @@ std::optional<TotpAlg> totp_alg_from_string(std::string_view s);  // case-insens
 
 struct TotpParams {
   TotpAlg alg = TotpAlg::kSha1;
-  int digits = 6;     // 6..8
-  int period = 30;    // seconds
-  int window = 1;     // steps accepted either side of now
+  int digits = 6;   // 6..8
+  int period = 30;  // seconds
+  int window = 1;   // steps accepted either side of now
 };
 
 // True when digits is 6..8, period is 1..86400 and window is 0..10. With
@@ -55,8 +55,8 @@ std::optional<std::string> base32_decode(std::string_view text);
 // issuer are percent-encoded (RFC 3986 unreserved kept); an empty issuer
 // leaves the label as ACCOUNT and omits the issuer parameter.
 // otpauth://totp/ISSUER:ACCOUNT?secret=...&issuer=...&algorithm=...&digits=...&period=...
-std::string otpauth_uri(std::string_view issuer, std::string_view account,
-                        std::string_view secret, const TotpParams& p);
+std::string otpauth_uri(std::string_view issuer, std::string_view account, std::string_view secret,
+                        const TotpParams& p);
 
 // QR code of `text` as a standalone SVG document (libqrencode, ECC level M).
 // Deterministic for the same text; "" when the text does not fit in a QR code.

@@ -68,7 +68,8 @@ tl::expected<void, Error> verify_client_data(const RpConfig& rp, std::string_vie
   // §7.1 step 8 / §7.2 step 12: C.challenge is the base64url of the issued
   // challenge; compare the encodings in constant time (the challenge is a secret
   // until used).
-  if (expected_challenge.size() < kMinChallengeLen) return tl::make_unexpected(Error::kWeakChallenge);
+  if (expected_challenge.size() < kMinChallengeLen)
+    return tl::make_unexpected(Error::kWeakChallenge);
   if (!crypto::constant_time_equal(std::string_view(*challenge),
                                    crypto::base64url_encode(expected_challenge))) {
     return tl::make_unexpected(Error::kChallengeMismatch);
@@ -258,48 +259,76 @@ tl::expected<AttestationType, Error> verify_packed(const cbor::Value& stmt, cons
 
 std::string_view to_string(Error e) {
   switch (e) {
-    case Error::kBadClientData: return "bad_client_data";
-    case Error::kWrongType: return "wrong_type";
-    case Error::kWeakChallenge: return "weak_challenge";
-    case Error::kChallengeMismatch: return "challenge_mismatch";
-    case Error::kOriginNotAllowed: return "origin_not_allowed";
-    case Error::kCrossOrigin: return "cross_origin";
-    case Error::kBadCbor: return "bad_cbor";
-    case Error::kTrailingBytes: return "trailing_bytes";
-    case Error::kBadAttestationObject: return "bad_attestation_object";
-    case Error::kBadAuthData: return "bad_authenticator_data";
-    case Error::kRpIdHashMismatch: return "rp_id_hash_mismatch";
-    case Error::kUserNotPresent: return "user_not_present";
-    case Error::kUserNotVerified: return "user_not_verified";
-    case Error::kBadBackupFlags: return "bad_backup_flags";
-    case Error::kBackupEligibilityChanged: return "backup_eligibility_changed";
-    case Error::kUnsupportedAlgorithm: return "unsupported_algorithm";
-    case Error::kBadCoseKey: return "bad_cose_key";
-    case Error::kCredentialIdTooLong: return "credential_id_too_long";
-    case Error::kBadAttestation: return "bad_attestation";
-    case Error::kBadSignature: return "bad_signature";
-    case Error::kSignCountRegression: return "sign_count_regression";
-    case Error::kUnknownCredential: return "unknown_credential";
-    case Error::kCredentialAlreadyRegistered: return "credential_already_registered";
+    case Error::kBadClientData:
+      return "bad_client_data";
+    case Error::kWrongType:
+      return "wrong_type";
+    case Error::kWeakChallenge:
+      return "weak_challenge";
+    case Error::kChallengeMismatch:
+      return "challenge_mismatch";
+    case Error::kOriginNotAllowed:
+      return "origin_not_allowed";
+    case Error::kCrossOrigin:
+      return "cross_origin";
+    case Error::kBadCbor:
+      return "bad_cbor";
+    case Error::kTrailingBytes:
+      return "trailing_bytes";
+    case Error::kBadAttestationObject:
+      return "bad_attestation_object";
+    case Error::kBadAuthData:
+      return "bad_authenticator_data";
+    case Error::kRpIdHashMismatch:
+      return "rp_id_hash_mismatch";
+    case Error::kUserNotPresent:
+      return "user_not_present";
+    case Error::kUserNotVerified:
+      return "user_not_verified";
+    case Error::kBadBackupFlags:
+      return "bad_backup_flags";
+    case Error::kBackupEligibilityChanged:
+      return "backup_eligibility_changed";
+    case Error::kUnsupportedAlgorithm:
+      return "unsupported_algorithm";
+    case Error::kBadCoseKey:
+      return "bad_cose_key";
+    case Error::kCredentialIdTooLong:
+      return "credential_id_too_long";
+    case Error::kBadAttestation:
+      return "bad_attestation";
+    case Error::kBadSignature:
+      return "bad_signature";
+    case Error::kSignCountRegression:
+      return "sign_count_regression";
+    case Error::kUnknownCredential:
+      return "unknown_credential";
+    case Error::kCredentialAlreadyRegistered:
+      return "credential_already_registered";
   }
   return "unknown_webauthn_error";
 }
 
 std::string_view to_string(AttestationType t) {
   switch (t) {
-    case AttestationType::kNone: return "none";
-    case AttestationType::kSelf: return "self";
-    case AttestationType::kBasic: return "basic";
+    case AttestationType::kNone:
+      return "none";
+    case AttestationType::kSelf:
+      return "self";
+    case AttestationType::kBasic:
+      return "basic";
   }
   return "unknown";
 }
 
-tl::expected<AuthData, Error> parse_authenticator_data(std::string_view bytes, bool expect_attested) {
+tl::expected<AuthData, Error> parse_authenticator_data(std::string_view bytes,
+                                                       bool expect_attested) {
   if (bytes.size() < kAuthDataMinLen) return tl::make_unexpected(Error::kBadAuthData);
   AuthData ad;
   ad.rp_id_hash = std::string(bytes.substr(0, kRpIdHashLen));
   ad.flags = byte_at(bytes, kRpIdHashLen);
-  ad.sign_count = (std::uint32_t{byte_at(bytes, 33)} << 24) | (std::uint32_t{byte_at(bytes, 34)} << 16) |
+  ad.sign_count = (std::uint32_t{byte_at(bytes, 33)} << 24) |
+                  (std::uint32_t{byte_at(bytes, 34)} << 16) |
                   (std::uint32_t{byte_at(bytes, 35)} << 8) | std::uint32_t{byte_at(bytes, 36)};
   std::string_view rest = bytes.substr(kAuthDataMinLen);
   // Registration always carries attested credential data; an assertion never does.
@@ -353,9 +382,11 @@ tl::expected<AttestationObject, Error> parse_attestation_object(std::string_view
   return out;
 }
 
-tl::expected<Credential, Error> verify_registration(const RpConfig& rp, const RegistrationInput& in) {
+tl::expected<Credential, Error> verify_registration(const RpConfig& rp,
+                                                    const RegistrationInput& in) {
   // §7.1 steps 5-10: client data.
-  if (auto ok = verify_client_data(rp, in.client_data_json, "webauthn.create", in.expected_challenge);
+  if (auto ok =
+          verify_client_data(rp, in.client_data_json, "webauthn.create", in.expected_challenge);
       !ok) {
     return tl::make_unexpected(ok.error());
   }
@@ -400,7 +431,8 @@ tl::expected<Credential, Error> verify_registration(const RpConfig& rp, const Re
   return c;
 }
 
-tl::expected<AssertionResult, Error> verify_assertion(const RpConfig& rp, const StoredCredential& cred,
+tl::expected<AssertionResult, Error> verify_assertion(const RpConfig& rp,
+                                                      const StoredCredential& cred,
                                                       const AssertionInput& in) {
   // Steps 5-7 (allowCredentials, owner, lookup) are the caller's; the id it
   // used must at least be one a registration could have produced.
@@ -417,7 +449,8 @@ tl::expected<AssertionResult, Error> verify_assertion(const RpConfig& rp, const 
   // Steps 15-17 and BS-without-BE.
   if (auto ok = verify_flags(rp, *ad); !ok) return tl::make_unexpected(ok.error());
   // Level 3 §7.2: BE is fixed when the credential is made.
-  if (ad->be() != cred.backup_eligible) return tl::make_unexpected(Error::kBackupEligibilityChanged);
+  if (ad->be() != cred.backup_eligible)
+    return tl::make_unexpected(Error::kBackupEligibilityChanged);
   // Step 18: no extensions requested. The stored alg may have been dropped
   // from the configuration since registration.
   if (!alg_allowed(rp, cred.alg)) return tl::make_unexpected(Error::kUnsupportedAlgorithm);

@@ -21,29 +21,29 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <vector>
-
 #include <tl/expected.hpp>
+#include <vector>
 
 #include "factors/cbor.h"
 
 namespace stepup::factors::webauthn {
 
 enum class Error {
-  kBadClientData,             // clientDataJSON is not a UTF-8 JSON object with string type/challenge/origin
-  kWrongType,                 // type is not webauthn.create (registration) / webauthn.get (assertion)
-  kWeakChallenge,             // the expected challenge is shorter than 16 bytes (caller bug)
-  kChallengeMismatch,         // challenge differs from the expected one
-  kOriginNotAllowed,          // origin is not in RpConfig::origins
-  kCrossOrigin,               // crossOrigin is true (or topOrigin present): embedded in another site
-  kBadCbor,                   // attestation object / COSE key / extensions are not well-formed CBOR
-  kTrailingBytes,             // bytes after the last structure that may end the data
-  kBadAttestationObject,      // attestation object is not a map of fmt (text), attStmt (map), authData (bytes)
-  kBadAuthData,               // authenticator data too short, or AT flag not as expected
-  kRpIdHashMismatch,          // rpIdHash is not SHA-256(rp_id)
-  kUserNotPresent,            // UP flag clear
-  kUserNotVerified,           // UV flag clear while RpConfig::require_uv
-  kBadBackupFlags,            // BS (backed up) set without BE (backup eligible)
+  kBadClientData,  // clientDataJSON is not a UTF-8 JSON object with string type/challenge/origin
+  kWrongType,      // type is not webauthn.create (registration) / webauthn.get (assertion)
+  kWeakChallenge,  // the expected challenge is shorter than 16 bytes (caller bug)
+  kChallengeMismatch,     // challenge differs from the expected one
+  kOriginNotAllowed,      // origin is not in RpConfig::origins
+  kCrossOrigin,           // crossOrigin is true (or topOrigin present): embedded in another site
+  kBadCbor,               // attestation object / COSE key / extensions are not well-formed CBOR
+  kTrailingBytes,         // bytes after the last structure that may end the data
+  kBadAttestationObject,  // attestation object is not a map of fmt (text), attStmt (map), authData
+                          // (bytes)
+  kBadAuthData,           // authenticator data too short, or AT flag not as expected
+  kRpIdHashMismatch,      // rpIdHash is not SHA-256(rp_id)
+  kUserNotPresent,        // UP flag clear
+  kUserNotVerified,       // UV flag clear while RpConfig::require_uv
+  kBadBackupFlags,        // BS (backed up) set without BE (backup eligible)
   kBackupEligibilityChanged,  // BE differs from the value stored at registration (L3 §7.2)
   kUnsupportedAlgorithm,      // credential alg is not in RpConfig::algorithms
   kBadCoseKey,                // credential public key malformed or rejected by OpenSSL
@@ -57,10 +57,10 @@ enum class Error {
 std::string_view to_string(Error e);
 
 struct RpConfig {
-  std::string rp_id;                        // e.g. "example.com"; rpIdHash = SHA-256(rp_id)
-  std::vector<std::string> origins;         // exact serialized origins, e.g. "https://example.com"
+  std::string rp_id;                 // e.g. "example.com"; rpIdHash = SHA-256(rp_id)
+  std::vector<std::string> origins;  // exact serialized origins, e.g. "https://example.com"
   std::vector<int> algorithms{-7, -8, -257};  // COSE algs accepted (ES256, EdDSA, RS256)
-  bool require_uv = false;                  // UV flag required (§7.1 step 15, §7.2 step 17)
+  bool require_uv = false;                    // UV flag required (§7.1 step 15, §7.2 step 17)
 };
 
 // Authenticator data flags (§6.1).
@@ -97,7 +97,8 @@ struct AuthData {
 // expect_attested the AT flag must be set, without it AT must be clear.
 // The COSE key is only checked to be one CBOR item; extensions must be one
 // CBOR map. Anything after the last present part is kTrailingBytes.
-tl::expected<AuthData, Error> parse_authenticator_data(std::string_view bytes, bool expect_attested);
+tl::expected<AuthData, Error> parse_authenticator_data(std::string_view bytes,
+                                                       bool expect_attested);
 
 struct AttestationObject {
   std::string fmt;
@@ -122,18 +123,19 @@ struct Credential {
   int alg = 0;                  // COSE alg
   std::string public_key_cose;  // COSE_Key bytes, as the authenticator sent them
   std::uint32_t sign_count = 0;
-  bool uv = false;              // user verified during registration
-  bool backup_eligible = false; // BE: may be synced (passkey); fixed for the credential's life
-  bool backed_up = false;       // BS: currently backed up
-  std::string aaguid;           // 16 raw bytes (all zero when attestation was anonymised)
-  std::string fmt;              // "none" | "packed"
+  bool uv = false;               // user verified during registration
+  bool backup_eligible = false;  // BE: may be synced (passkey); fixed for the credential's life
+  bool backed_up = false;        // BS: currently backed up
+  std::string aaguid;            // 16 raw bytes (all zero when attestation was anonymised)
+  std::string fmt;               // "none" | "packed"
   AttestationType attestation = AttestationType::kNone;
 };
 
-tl::expected<Credential, Error> verify_registration(const RpConfig& rp, const RegistrationInput& in);
+tl::expected<Credential, Error> verify_registration(const RpConfig& rp,
+                                                    const RegistrationInput& in);
 
 struct AssertionInput {
-  std::string credential_id;       // rawId the client reports (already used by the caller to look up)
+  std::string credential_id;  // rawId the client reports (already used by the caller to look up)
   std::string client_data_json;
   std::string authenticator_data;
   std::string signature;
@@ -150,10 +152,11 @@ struct StoredCredential {
 struct AssertionResult {
   std::uint32_t new_sign_count = 0;  // store it
   bool uv = false;
-  bool backed_up = false;            // BS now (may change over the credential's life)
+  bool backed_up = false;  // BS now (may change over the credential's life)
 };
 
-tl::expected<AssertionResult, Error> verify_assertion(const RpConfig& rp, const StoredCredential& cred,
+tl::expected<AssertionResult, Error> verify_assertion(const RpConfig& rp,
+                                                      const StoredCredential& cred,
                                                       const AssertionInput& in);
 
 // RFC 8176 methods for one verified use: "hwk" for a device-bound key, "swk"

@@ -2,8 +2,9 @@
 // Each is parse -> service -> render; no SQL and no policy logic here.
 #include "http/api.h"
 
-#include <boost/json.hpp>
 #include <spdlog/spdlog.h>
+
+#include <boost/json.hpp>
 
 #include "crypto/encoding.h"
 #include "crypto/hash.h"
@@ -57,7 +58,8 @@ class Api {
     if (path == "/.well-known/stepup-configuration") {
       return respond(get ? cached_json(req, metadata_, "max-age=300") : not_allowed(req, "GET"));
     }
-    if (path == "/healthz") return respond(json_response(req, bhttp::status::ok, R"({"status":"ok"})"));
+    if (path == "/healthz")
+      return respond(json_response(req, bhttp::status::ok, R"({"status":"ok"})"));
     if (path == "/metrics") return respond(metrics(req));
     if (!path.starts_with("/api/")) {
       if (path == "/readyz") return respond(readyz(req));
@@ -71,9 +73,8 @@ class Api {
     // disk): run it on the API worker pool so decisions never queue behind it.
     auto shared = std::make_shared<Request>(std::move(req));
     auto reply = std::make_shared<Responder>(std::move(respond));
-    const bool queued = rt_.api_pool().submit([this, shared, conn, reply]() {
-      api(*shared, conn, std::move(*reply));
-    });
+    const bool queued = rt_.api_pool().submit(
+        [this, shared, conn, reply]() { api(*shared, conn, std::move(*reply)); });
     if (!queued) {
       Response res = error_response(*shared, 503, "overloaded", "The server is busy; try again");
       res.set(bhttp::field::retry_after, "1");
@@ -95,20 +96,24 @@ class Api {
     if (path == "/api/v1/token/refresh") {
       return respond(post ? refresh(req, conn) : not_allowed(req, "POST"));
     }
-    if (path == "/api/v1/logout") return respond(post ? logout(req, conn) : not_allowed(req, "POST"));
+    if (path == "/api/v1/logout")
+      return respond(post ? logout(req, conn) : not_allowed(req, "POST"));
     if (path == "/api/v1/session") return respond(get ? session(req) : not_allowed(req, "GET"));
     if (path == "/api/v1/sessions") return respond(get ? sessions(req) : not_allowed(req, "GET"));
     if (path.starts_with("/api/v1/sessions/")) {
       if (method != bhttp::verb::delete_) return respond(not_allowed(req, "DELETE"));
       return respond(revoke_session(req, conn, path.substr(17)));
     }
-    if (path == "/api/v1/step-up") return respond(post ? step_up_start(req, conn) : not_allowed(req, "POST"));
+    if (path == "/api/v1/step-up")
+      return respond(post ? step_up_start(req, conn) : not_allowed(req, "POST"));
     if (path.starts_with("/api/v1/step-up/") && path.ends_with("/verify")) {
       if (!post) return respond(not_allowed(req, "POST"));
       return respond(step_up_verify(req, conn, path.substr(16, path.size() - 16 - 7)));
     }
-    if (path == "/api/v1/factors") return respond(get ? list_factors(req) : not_allowed(req, "GET"));
-    if (path == "/api/v1/factors/totp") return respond(post ? add_totp(req, conn) : not_allowed(req, "POST"));
+    if (path == "/api/v1/factors")
+      return respond(get ? list_factors(req) : not_allowed(req, "GET"));
+    if (path == "/api/v1/factors/totp")
+      return respond(post ? add_totp(req, conn) : not_allowed(req, "POST"));
     if (path.starts_with("/api/v1/factors/totp/") && path.ends_with("/confirm")) {
       if (!post) return respond(not_allowed(req, "POST"));
       return respond(confirm_totp(req, conn, path.substr(21, path.size() - 21 - 8)));
@@ -133,7 +138,8 @@ class Api {
       return respond(remove_factor(req, conn, path.substr(16)));
     }
     if (path == "/api/v1/authz/check") return respond(post ? check(req) : not_allowed(req, "POST"));
-    if (path == "/api/v1/introspect") return respond(post ? introspect(req) : not_allowed(req, "POST"));
+    if (path == "/api/v1/introspect")
+      return respond(post ? introspect(req) : not_allowed(req, "POST"));
     return respond(error_response(req, 404, "not_found", "No such endpoint"));
   }
 
@@ -170,9 +176,9 @@ class Api {
     auto who = rt_.enforcement().authenticate(cred);
     if (!who) return tl::unexpected(error_response(req, who.error()));
     if (state_change && who->via == Authenticated::Via::kCookie && !same_origin(req)) {
-      return tl::unexpected(error_response(
-          req, 403, "cross_origin_request",
-          "A cookie-authenticated change must come from this site (Origin header)"));
+      return tl::unexpected(
+          error_response(req, 403, "cross_origin_request",
+                         "A cookie-authenticated change must come from this site (Origin header)"));
     }
     return std::move(*who);
   }
@@ -228,7 +234,10 @@ class Api {
     const auto wait = limiter.take(client.ip, now_ms);
     if (wait == 0) return std::nullopt;
     service::Error e{service::ErrorCode::kRateLimited,
-                     "Too many attempts from your address; slow down", {}, {}, wait};
+                     "Too many attempts from your address; slow down",
+                     {},
+                     {},
+                     wait};
     return error_response(req, e);
   }
 
@@ -247,22 +256,23 @@ class Api {
     // The answer is built on a hashing worker: capture what it needs by value.
     Request shell{req.method(), req.target(), req.version()};
     shell.keep_alive(req.keep_alive());
-    rt_.signin().with_password(
-        std::move(*username), std::move(*password),
-        client_info(req, conn, cfg_.server.trust_forwarded_for),
-        [this, shell = std::move(shell), respond = std::move(respond)](
-            service::Result<service::NewSession> r) mutable {
-          if (!r) {
-            if (r.error().code == service::ErrorCode::kInvalidCredentials) ++metrics_.logins_failed;
-            return respond(error_response(shell, r.error()));
-          }
-          ++metrics_.logins_ok;
-          json::object o = tokens_json(r->tokens);
-          o["session"] = session_view_json(rt_.sessions().view(r->session));
-          Response res = json_response(shell, bhttp::status::ok, json::serialize(o));
-          res.set(bhttp::field::set_cookie, set_cookie(r->cookie_value));
-          respond(std::move(res));
-        });
+    rt_.signin().with_password(std::move(*username), std::move(*password),
+                               client_info(req, conn, cfg_.server.trust_forwarded_for),
+                               [this, shell = std::move(shell), respond = std::move(respond)](
+                                   service::Result<service::NewSession> r) mutable {
+                                 if (!r) {
+                                   if (r.error().code == service::ErrorCode::kInvalidCredentials)
+                                     ++metrics_.logins_failed;
+                                   return respond(error_response(shell, r.error()));
+                                 }
+                                 ++metrics_.logins_ok;
+                                 json::object o = tokens_json(r->tokens);
+                                 o["session"] = session_view_json(rt_.sessions().view(r->session));
+                                 Response res =
+                                     json_response(shell, bhttp::status::ok, json::serialize(o));
+                                 res.set(bhttp::field::set_cookie, set_cookie(r->cookie_value));
+                                 respond(std::move(res));
+                               });
   }
 
   Response refresh(const Request& req, const ConnectionInfo& conn) {
@@ -270,7 +280,8 @@ class Api {
     if (!body) return std::move(body.error());
     auto token = require_string(req, *body, "refresh_token", kMaxToken);
     if (!token) return std::move(token.error());
-    auto t = rt_.sessions().refresh(*token, client_info(req, conn, cfg_.server.trust_forwarded_for));
+    auto t =
+        rt_.sessions().refresh(*token, client_info(req, conn, cfg_.server.trust_forwarded_for));
     if (!t) return error_response(req, t.error());
     ++metrics_.refreshes;
     return json_response(req, bhttp::status::ok, json::serialize(tokens_json(*t)));
@@ -380,7 +391,8 @@ class Api {
         return error_response(req, 400, "invalid_request", "Field 'transaction' is too large");
       }
     }
-    auto started = rt_.step_up().start(*who, r, client_info(req, conn, cfg_.server.trust_forwarded_for));
+    auto started =
+        rt_.step_up().start(*who, r, client_info(req, conn, cfg_.server.trust_forwarded_for));
     if (!started) return error_response(req, started.error());
     const auto& c = started->challenge;
     json::object o;
@@ -446,7 +458,8 @@ class Api {
     } else {
       o["return_to"] = r->return_to;
     }
-    if (r->recovery_codes_remaining >= 0) o["recovery_codes_remaining"] = r->recovery_codes_remaining;
+    if (r->recovery_codes_remaining >= 0)
+      o["recovery_codes_remaining"] = r->recovery_codes_remaining;
     o["session"] = session_view_json(view);
     Response res = json_response(req, bhttp::status::ok, json::serialize(o));
     res.set(bhttp::field::set_cookie, set_cookie(r->cookie_value));
@@ -474,7 +487,8 @@ class Api {
       if (f.locked_until > rt_.clock().now()) o["locked_until"] = f.locked_until;
       arr.push_back(std::move(o));
     }
-    return json_response(req, bhttp::status::ok, json::serialize(json::object{{"factors", std::move(arr)}}));
+    return json_response(req, bhttp::status::ok,
+                         json::serialize(json::object{{"factors", std::move(arr)}}));
   }
 
   Response add_totp(const Request& req, const ConnectionInfo& conn) {
@@ -488,7 +502,8 @@ class Api {
       if (!n) return std::move(n.error());
       name = n->value_or("");
     }
-    auto e = rt_.enrollment().add_totp(*who, name, client_info(req, conn, cfg_.server.trust_forwarded_for));
+    auto e = rt_.enrollment().add_totp(*who, name,
+                                       client_info(req, conn, cfg_.server.trust_forwarded_for));
     if (!e) return error_response(req, e.error());
     json::object o{{"factor_id", e->factor_id},
                    {"secret", e->secret_base32},
@@ -515,18 +530,21 @@ class Api {
   Response recovery_codes(const Request& req, const ConnectionInfo& conn) {
     auto who = authenticate(req, true);
     if (!who) return std::move(who.error());
-    auto r = rt_.enrollment().new_recovery_codes(*who, client_info(req, conn, cfg_.server.trust_forwarded_for));
+    auto r = rt_.enrollment().new_recovery_codes(
+        *who, client_info(req, conn, cfg_.server.trust_forwarded_for));
     if (!r) return error_response(req, r.error());
     json::array codes;
     for (const auto& c : r->codes) codes.emplace_back(c);
-    return json_response(req, bhttp::status::ok,
-                         json::serialize(json::object{{"factor_id", r->factor_id}, {"codes", std::move(codes)}}));
+    return json_response(
+        req, bhttp::status::ok,
+        json::serialize(json::object{{"factor_id", r->factor_id}, {"codes", std::move(codes)}}));
   }
 
   Response remove_factor(const Request& req, const ConnectionInfo& conn, std::string_view id) {
     auto who = authenticate(req, true);
     if (!who) return std::move(who.error());
-    auto r = rt_.enrollment().remove(*who, id, client_info(req, conn, cfg_.server.trust_forwarded_for));
+    auto r =
+        rt_.enrollment().remove(*who, id, client_info(req, conn, cfg_.server.trust_forwarded_for));
     if (!r) return error_response(req, r.error());
     return json_response(req, bhttp::status::ok, json::serialize(json::object{{"deleted", id}}));
   }
@@ -539,12 +557,13 @@ class Api {
     auto it = o.find(key);
     if (it == o.end() || it->value().is_null()) {
       if (!required) return std::string();
-      return tl::unexpected(error_response(req, 400, "invalid_request",
-                                           "Missing field '" + std::string(key) + "'"));
+      return tl::unexpected(
+          error_response(req, 400, "invalid_request", "Missing field '" + std::string(key) + "'"));
     }
     if (!it->value().is_string()) {
-      return tl::unexpected(error_response(req, 400, "invalid_request",
-                                           "Field '" + std::string(key) + "' must be a base64url string"));
+      return tl::unexpected(
+          error_response(req, 400, "invalid_request",
+                         "Field '" + std::string(key) + "' must be a base64url string"));
     }
     std::string_view v(it->value().get_string());
     while (!v.empty() && v.back() == '=') v.remove_suffix(1);  // tolerate padding
@@ -557,11 +576,11 @@ class Api {
   }
 
   static tl::expected<const json::object*, Response> credential_object(const Request& req,
-                                                                      const json::object& body) {
+                                                                       const json::object& body) {
     auto it = body.find("credential");
     if (it == body.end() || !it->value().is_object()) {
-      return tl::unexpected(error_response(req, 400, "invalid_request",
-                                           "Field 'credential' must be a PublicKeyCredential object"));
+      return tl::unexpected(error_response(
+          req, 400, "invalid_request", "Field 'credential' must be a PublicKeyCredential object"));
     }
     auto& cred = it->value().as_object();
     auto r = cred.find("response");
@@ -572,8 +591,8 @@ class Api {
     return &cred;
   }
 
-  static tl::expected<service::WebAuthnAssertion, Response> read_assertion(const Request& req,
-                                                                          const json::object& body) {
+  static tl::expected<service::WebAuthnAssertion, Response> read_assertion(
+      const Request& req, const json::object& body) {
     auto cred = credential_object(req, body);
     if (!cred) return tl::unexpected(std::move(cred.error()));
     const auto& resp = (*cred)->at("response").as_object();
@@ -605,7 +624,8 @@ class Api {
     if (!who) return std::move(who.error());
     auto o = rt_.passkeys().registration_options(*who);
     if (!o) return error_response(req, o.error());
-    json::object out{{"challenge_id", o->challenge_id}, {"publicKey", json::parse(o->public_key_json)}};
+    json::object out{{"challenge_id", o->challenge_id},
+                     {"publicKey", json::parse(o->public_key_json)}};
     return json_response(req, bhttp::status::ok, json::serialize(out));
   }
 
@@ -625,13 +645,14 @@ class Api {
     if (!cdj) return std::move(cdj.error());
     auto ao = b64_field(req, resp, "attestationObject", true);
     if (!ao) return std::move(ao.error());
-    auto r = rt_.passkeys().register_credential(*who, *cid, name->value_or(""), std::move(*cdj),
-                                                std::move(*ao),
-                                                client_info(req, conn, cfg_.server.trust_forwarded_for));
+    auto r = rt_.passkeys().register_credential(
+        *who, *cid, name->value_or(""), std::move(*cdj), std::move(*ao),
+        client_info(req, conn, cfg_.server.trust_forwarded_for));
     if (!r) return error_response(req, r.error());
     json::array methods;
     for (const auto& m : r->methods) methods.emplace_back(m);
-    json::object out{{"factor_id", r->factor_id}, {"name", r->name}, {"methods", std::move(methods)}};
+    json::object out{
+        {"factor_id", r->factor_id}, {"name", r->name}, {"methods", std::move(methods)}};
     return json_response(req, bhttp::status::ok, json::serialize(out));
   }
 
@@ -642,7 +663,8 @@ class Api {
     }
     auto o = rt_.passkeys().login_options();
     if (!o) return error_response(req, o.error());
-    json::object out{{"challenge_id", o->challenge_id}, {"publicKey", json::parse(o->public_key_json)}};
+    json::object out{{"challenge_id", o->challenge_id},
+                     {"publicKey", json::parse(o->public_key_json)}};
     return json_response(req, bhttp::status::ok, json::serialize(out));
   }
 
@@ -672,10 +694,18 @@ class Api {
 
   void count(core::Verdict v) {
     switch (v) {
-      case core::Verdict::kAllow: ++metrics_.decisions_allow; break;
-      case core::Verdict::kStepUp: ++metrics_.decisions_step_up; break;
-      case core::Verdict::kLogin: ++metrics_.decisions_login; break;
-      case core::Verdict::kDeny: ++metrics_.decisions_deny; break;
+      case core::Verdict::kAllow:
+        ++metrics_.decisions_allow;
+        break;
+      case core::Verdict::kStepUp:
+        ++metrics_.decisions_step_up;
+        break;
+      case core::Verdict::kLogin:
+        ++metrics_.decisions_login;
+        break;
+      case core::Verdict::kDeny:
+        ++metrics_.decisions_deny;
+        break;
     }
   }
 
@@ -767,9 +797,8 @@ class Api {
           return redirect(req, public_base_ + "/login?return_to=" + url_encode(original_url));
         }
         std::string desc = v->login_reason.empty() ? "No valid session" : v->login_reason;
-        Response res = mode == Mode::kAuthRequest
-                           ? empty_response(req, bhttp::status::unauthorized)
-                           : error_response(req, 401, "invalid_token", desc);
+        Response res = mode == Mode::kAuthRequest ? empty_response(req, bhttp::status::unauthorized)
+                                                  : error_response(req, 401, "invalid_token", desc);
         res.set(bhttp::field::www_authenticate,
                 "Bearer error=\"invalid_token\", error_description=\"" + quote_param(desc) + "\"");
         return res;
@@ -812,8 +841,8 @@ class Api {
     if (!path) return std::move(path.error());
     auto host = optional_string(req, *body, "host", 255);
     if (!host) return std::move(host.error());
-    if (auto it = body->find("context"); it != body->end() && !it->value().is_object() &&
-                                         !it->value().is_null()) {
+    if (auto it = body->find("context");
+        it != body->end() && !it->value().is_object() && !it->value().is_null()) {
       return error_response(req, 400, "invalid_request", "Field 'context' must be an object");
     }
     if (path->empty() || (*path)[0] != '/') {
@@ -866,7 +895,8 @@ class Api {
     }
     auto who = rt_.sessions().from_bearer(*token);
     if (!who) {
-      if (who.error().code != service::ErrorCode::kInvalidToken) return error_response(req, who.error());
+      if (who.error().code != service::ErrorCode::kInvalidToken)
+        return error_response(req, who.error());
       return json_response(req, bhttp::status::ok, R"({"active":false})");
     }
     const auto& c = *who->claims;

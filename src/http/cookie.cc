@@ -30,8 +30,21 @@ bool is_tchar(char c) {
   if (u >= '0' && u <= '9') return true;
   if ((u | 0x20) >= 'a' && (u | 0x20) <= 'z') return true;
   switch (c) {
-    case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+':
-    case '-': case '.': case '^': case '_': case '`': case '|': case '~':
+    case '!':
+    case '#':
+    case '$':
+    case '%':
+    case '&':
+    case '\'':
+    case '*':
+    case '+':
+    case '-':
+    case '.':
+    case '^':
+    case '_':
+    case '`':
+    case '|':
+    case '~':
       return true;
     default:
       return false;
@@ -60,7 +73,9 @@ bool is_cookie_value(std::string_view s) {
   return true;
 }
 
-bool is_attribute_value(std::string_view s) { return !has_ctl(s) && s.find(';') == std::string_view::npos; }
+bool is_attribute_value(std::string_view s) {
+  return !has_ctl(s) && s.find(';') == std::string_view::npos;
+}
 
 void append_attributes(std::string& out, const SetCookie& c) {
   if (!c.path.empty()) {
@@ -102,7 +117,8 @@ std::optional<std::string_view> find_cookie(std::string_view cookie_header, std:
 
 bool is_valid(const SetCookie& c) {
   return is_token(c.name) && is_cookie_value(c.value) && is_attribute_value(c.path) &&
-         (c.same_site.empty() || c.same_site == "Strict" || c.same_site == "Lax" || c.same_site == "None");
+         (c.same_site.empty() || c.same_site == "Strict" || c.same_site == "Lax" ||
+          c.same_site == "None");
 }
 
 std::string render(const SetCookie& c) {

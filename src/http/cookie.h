@@ -24,9 +24,9 @@ std::optional<std::string_view> find_cookie(std::string_view cookie_header, std:
 
 // One Set-Cookie header value.
 struct SetCookie {
-  std::string name;                    // an RFC 6265 token, e.g. "stepup_session"
-  std::string value;                   // cookie-octets only (no space, '"', ',', ';', '\\')
-  std::string path = "/";              // empty: no Path attribute
+  std::string name;                     // an RFC 6265 token, e.g. "stepup_session"
+  std::string value;                    // cookie-octets only (no space, '"', ',', ';', '\\')
+  std::string path = "/";               // empty: no Path attribute
   std::optional<std::int64_t> max_age;  // seconds; nullopt: a session cookie
   bool http_only = true;
   bool secure = false;

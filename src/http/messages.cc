@@ -44,8 +44,7 @@ Response json_response(const Request& req, bhttp::status status, std::string bod
 
 Response error_response(const Request& req, int status, std::string_view code,
                         std::string_view description) {
-  return json_response(req, static_cast<bhttp::status>(status),
-                       json_error_body(code, description));
+  return json_response(req, static_cast<bhttp::status>(status), json_error_body(code, description));
 }
 
 Response error_response(const Request& req, const service::Error& e) {
@@ -66,8 +65,8 @@ Response error_response(const Request& req, const service::Error& e) {
     res.set(bhttp::field::www_authenticate, h);
     return res;
   }
-  Response res = error_response(req, service::http_status(e.code), service::error_name(e.code),
-                                e.description);
+  Response res =
+      error_response(req, service::http_status(e.code), service::error_name(e.code), e.description);
   if (e.retry_after > 0) res.set(bhttp::field::retry_after, std::to_string(e.retry_after));
   if (e.code == service::ErrorCode::kOverloaded || e.code == service::ErrorCode::kUnavailable) {
     res.set(bhttp::field::retry_after, "1");
@@ -90,8 +89,8 @@ tl::expected<json::object, Response> read_json_object(const Request& req) {
   auto semi = ct.find(';');
   auto media = trim(ct.substr(0, semi));
   if (!iequals(media, "application/json")) {
-    return tl::unexpected(error_response(req, 415, "unsupported_media_type",
-                                         "Send the body as application/json"));
+    return tl::unexpected(
+        error_response(req, 415, "unsupported_media_type", "Send the body as application/json"));
   }
   json::parse_options opt;
   opt.max_depth = kMaxJsonDepth;
@@ -114,8 +113,8 @@ tl::expected<std::string, Response> require_string(const Request& req, const jso
                                                    std::string_view key, std::size_t max_len) {
   auto it = o.find(key);
   if (it == o.end()) {
-    return tl::unexpected(error_response(req, 400, "invalid_request",
-                                         "Missing field '" + std::string(key) + "'"));
+    return tl::unexpected(
+        error_response(req, 400, "invalid_request", "Missing field '" + std::string(key) + "'"));
   }
   if (!it->value().is_string()) {
     return tl::unexpected(error_response(req, 400, "invalid_request",

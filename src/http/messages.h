@@ -2,11 +2,10 @@
 // with limits, the contract's error JSON, credentials, client facts.
 // Pure functions of a request; no sockets. Thread-safe.
 #pragma once
+#include <boost/json/value.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
-
-#include <boost/json/value.hpp>
 #include <tl/expected.hpp>
 
 #include "http/server.h"
@@ -29,15 +28,16 @@ Response empty_response(const Request& req, bhttp::status status);
 tl::expected<boost::json::object, Response> read_json_object(const Request& req);
 
 // Field readers with precise 400 messages. `max_len` in bytes.
-tl::expected<std::string, Response> require_string(const Request& req,
-                                                   const boost::json::object& o,
+tl::expected<std::string, Response> require_string(const Request& req, const boost::json::object& o,
                                                    std::string_view key, std::size_t max_len);
-tl::expected<std::optional<std::string>, Response> optional_string(
-    const Request& req, const boost::json::object& o, std::string_view key, std::size_t max_len);
+tl::expected<std::optional<std::string>, Response> optional_string(const Request& req,
+                                                                   const boost::json::object& o,
+                                                                   std::string_view key,
+                                                                   std::size_t max_len);
 
 std::string_view header(const Request& req, std::string_view name);
 std::string_view bearer_token(const Request& req);  // empty when absent
-std::string_view path_of(std::string_view target);   // strips ?query
+std::string_view path_of(std::string_view target);  // strips ?query
 service::ClientInfo client_info(const Request& req, const ConnectionInfo& conn,
                                 bool trust_forwarded_for);
 bool wants_html(const Request& req);  // a browser navigation, not an API call

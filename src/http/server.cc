@@ -16,6 +16,11 @@
 //   what gives "idle keep-alive wait" and "first byte to last byte" their own clocks.
 #include "http/server.h"
 
+#include <pthread.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
@@ -29,12 +34,6 @@
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
-
-#include <pthread.h>
-#include <sys/socket.h>
-
-#include <algorithm>
-#include <atomic>
 #include <charconv>
 #include <csignal>
 #include <cstdio>
@@ -164,8 +163,8 @@ class Worker : public std::enable_shared_from_this<Worker> {
   std::atomic<std::uint64_t> requests_{0};
   std::atomic<std::uint64_t> connections_{0};
 
-  std::mutex mu_;             // guards open_, sessions_ (the list links)
-  bool open_ = true;          // the gate: false once the I/O thread is finishing
+  std::mutex mu_;     // guards open_, sessions_ (the list links)
+  bool open_ = true;  // the gate: false once the I/O thread is finishing
   Session* sessions_ = nullptr;
 };
 
@@ -224,10 +223,9 @@ class Session : public std::enable_shared_from_this<Session> {
         std::min<std::size_t>(opts().max_header_bytes, std::numeric_limits<std::uint32_t>::max())));
     parser_->body_limit(opts().max_body_bytes);
     stream_.expires_after(opts().read_timeout);
-    bhttp::async_read_header(stream_, buffer_, *parser_,
-                             [self = shared_from_this()](const error_code& ec, std::size_t) {
-                               self->on_header(ec);
-                             });
+    bhttp::async_read_header(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](const error_code& ec, std::size_t) { self->on_header(ec); });
   }
 
   void on_header(const error_code& ec) {
@@ -240,8 +238,7 @@ class Session : public std::enable_shared_from_this<Session> {
       return;
     }
     const auto& header = parser_->get();
-    if (header.version() >= 11 &&
-        beast::iequals(header[bhttp::field::expect], "100-continue")) {
+    if (header.version() >= 11 && beast::iequals(header[bhttp::field::expect], "100-continue")) {
       // curl and others wait for this before sending a body; the read deadline
       // keeps running, it covers the whole request.
       asio::async_write(stream_, asio::buffer(kContinue.data(), kContinue.size()),
@@ -277,16 +274,17 @@ class Session : public std::enable_shared_from_this<Session> {
           close_now();
           return;
         case bhttp::error::header_limit:
-          send_error(bhttp::status::request_header_fields_too_large,
-                     "request_header_fields_too_large",
-                     "request header exceeds " + std::to_string(opts().max_header_bytes) + " bytes");
+          send_error(
+              bhttp::status::request_header_fields_too_large, "request_header_fields_too_large",
+              "request header exceeds " + std::to_string(opts().max_header_bytes) + " bytes");
           return;
         case bhttp::error::body_limit:
           send_error(bhttp::status::payload_too_large, "body_too_large",
                      "request body exceeds " + std::to_string(opts().max_body_bytes) + " bytes");
           return;
         default:
-          send_error(bhttp::status::bad_request, "bad_request", "malformed request: " + ec.message());
+          send_error(bhttp::status::bad_request, "bad_request",
+                     "malformed request: " + ec.message());
           return;
       }
     }
@@ -410,9 +408,9 @@ class Session : public std::enable_shared_from_this<Session> {
     state_ = State::kWriting;
     finalize_response();
     stream_.expires_after(opts().write_timeout);
-    bhttp::async_write(stream_, res_, [self = shared_from_this()](const error_code& ec, std::size_t) {
-      self->on_write(ec);
-    });
+    bhttp::async_write(
+        stream_, res_,
+        [self = shared_from_this()](const error_code& ec, std::size_t) { self->on_write(ec); });
   }
 
   void on_write(const error_code& ec) {
@@ -440,7 +438,8 @@ class Session : public std::enable_shared_from_this<Session> {
     error_code ignored;
     stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
     buffer_.consume(buffer_.size());
-    stream_.expires_after(std::min<std::chrono::steady_clock::duration>(opts().read_timeout, kLingerTimeout));
+    stream_.expires_after(
+        std::min<std::chrono::steady_clock::duration>(opts().read_timeout, kLingerTimeout));
     linger_read();
   }
 
@@ -516,9 +515,10 @@ std::vector<std::shared_ptr<Session>> Worker::live_sessions_locked() {
 }
 
 void Worker::do_accept() {
-  acceptor_.async_accept(ioc_, [self = shared_from_this()](const error_code& ec, tcp::socket socket) {
-    self->on_accept(ec, std::move(socket));
-  });
+  acceptor_.async_accept(ioc_,
+                         [self = shared_from_this()](const error_code& ec, tcp::socket socket) {
+                           self->on_accept(ec, std::move(socket));
+                         });
 }
 
 void Worker::on_accept(const error_code& ec, tcp::socket socket) {
@@ -613,8 +613,10 @@ tcp::endpoint parse_listen(const std::string& listen) {
     port_text = s.substr(colon + 1);
   }
   unsigned port = 0;
-  const auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
-  if (port_text.empty() || ec != std::errc() || end != port_text.data() + port_text.size() || port > 65535) {
+  const auto [end, ec] =
+      std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+  if (port_text.empty() || ec != std::errc() || end != port_text.data() + port_text.size() ||
+      port > 65535) {
     throw fail("invalid port");
   }
   if (host.empty()) host = "0.0.0.0";
@@ -642,7 +644,8 @@ class Server::Impl {
     if (stopping_.load()) throw std::logic_error("stepup::http::Server::start after stop");
     const ServerOptions& opts = cfg_->opts;
     tcp::endpoint ep = parse_listen(opts.listen);
-    int n = opts.io_threads > 0 ? opts.io_threads : static_cast<int>(std::thread::hardware_concurrency());
+    int n = opts.io_threads > 0 ? opts.io_threads
+                                : static_cast<int>(std::thread::hardware_concurrency());
     n = std::max(n, 1);
 
     std::vector<std::shared_ptr<Worker>> workers;
@@ -768,13 +771,27 @@ void append_json_escaped(std::string& out, std::string_view in) {
     const auto c = static_cast<unsigned char>(in[i]);
     if (c < 0x80) {
       switch (c) {
-        case '"': out += "\\\""; break;
-        case '\\': out += "\\\\"; break;
-        case '\b': out += "\\b"; break;
-        case '\f': out += "\\f"; break;
-        case '\n': out += "\\n"; break;
-        case '\r': out += "\\r"; break;
-        case '\t': out += "\\t"; break;
+        case '"':
+          out += "\\\"";
+          break;
+        case '\\':
+          out += "\\\\";
+          break;
+        case '\b':
+          out += "\\b";
+          break;
+        case '\f':
+          out += "\\f";
+          break;
+        case '\n':
+          out += "\\n";
+          break;
+        case '\r':
+          out += "\\r";
+          break;
+        case '\t':
+          out += "\\t";
+          break;
         default:
           if (c < 0x20) {
             out += "\\u00";

@@ -25,7 +25,6 @@
 
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
-
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -61,8 +60,8 @@ struct ServerOptions {
   int io_threads = 0;                     // 0 = std::thread::hardware_concurrency()
   std::size_t max_body_bytes = 64 * 1024;
   std::size_t max_header_bytes = 16 * 1024;
-  std::chrono::seconds read_timeout{10};   // from first byte of a request to its last byte
-  std::chrono::seconds idle_timeout{60};   // keep-alive wait for the next request
+  std::chrono::seconds read_timeout{10};  // from first byte of a request to its last byte
+  std::chrono::seconds idle_timeout{60};  // keep-alive wait for the next request
   std::chrono::seconds drain_timeout{10};
   std::chrono::seconds write_timeout{10};  // writing one response (a client that stops reading)
 };

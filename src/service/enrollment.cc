@@ -1,9 +1,8 @@
 #include "service/enrollment.h"
 
 #include <algorithm>
-#include <set>
-
 #include <boost/json.hpp>
+#include <set>
 
 #include "crypto/random.h"
 #include "factors/recovery_codes.h"
@@ -40,7 +39,8 @@ std::optional<core::LevelIndex> strongest_level(const config::Config& cfg,
   std::optional<core::LevelIndex> best;
   for (int i = 0; i < cfg.levels.size(); ++i) {
     for (const auto& set : cfg.levels.at(i).reached_by) {
-      if (std::all_of(set.begin(), set.end(), [&](const std::string& m) { return have.count(m); })) {
+      if (std::all_of(set.begin(), set.end(),
+                      [&](const std::string& m) { return have.count(m); })) {
         best = i;
       }
     }
@@ -62,29 +62,29 @@ Result<void> Enrollment::require_fresh(const Authenticated& who) {
   for (const auto& a : who.held) {
     if (a.level >= *level && a.until > now && a.reached_at >= now - max_age) return {};
   }
-  Error e{ErrorCode::kStepUpRequired,
-          "Changing your security settings needs a recent " + cfg_.levels.at(*level).acr +
-              " sign-in",
-          cfg_.levels.at(*level).acr, max_age, 0};
+  Error e{
+      ErrorCode::kStepUpRequired,
+      "Changing your security settings needs a recent " + cfg_.levels.at(*level).acr + " sign-in",
+      cfg_.levels.at(*level).acr, max_age, 0};
   return tl::unexpected(std::move(e));
 }
 
-void Enrollment::after_change(const Authenticated& who, std::string_view event,
-                              std::string details, const ClientInfo& client) {
+void Enrollment::after_change(const Authenticated& who, std::string_view event, std::string details,
+                              const ClientInfo& client) {
   const auto now = clock_.now();
-  audit_.record(now, event,
-                AuditContext{who.session.subject, who.session.public_id, client.ip,
-                             client.user_agent},
-                details);
+  audit_.record(
+      now, event,
+      AuditContext{who.session.subject, who.session.public_id, client.ip, client.user_agent},
+      details);
   if (cfg_.step_up.revoke_other_sessions_on_factor_change) {
     auto n = store_.revoke_user_sessions(who.session.user_id, who.session.public_id, now);
     sessions_.invalidate_caches();
     if (n && *n > 0) {
       json::object d{{"revoked_sessions", *n}, {"because", event}};
-      audit_.record(now, "session.revoked",
-                    AuditContext{who.session.subject, who.session.public_id, client.ip,
-                                 client.user_agent},
-                    json::serialize(d));
+      audit_.record(
+          now, "session.revoked",
+          AuditContext{who.session.subject, who.session.public_id, client.ip, client.user_agent},
+          json::serialize(d));
     }
   }
 }
@@ -118,10 +118,10 @@ Result<TotpEnrollment> Enrollment::add_totp(const Authenticated& who, std::strin
   if (auto ok = require_fresh(who); !ok) return tl::unexpected(ok.error());
   auto out = create_totp(who.session.user_id, who.session.subject, std::move(name), false);
   if (!out) return out;
-  audit_.record(clock_.now(), "factor.enrollment_started",
-                AuditContext{who.session.subject, who.session.public_id, client.ip,
-                             client.user_agent},
-                json::serialize(json::object{{"factor_id", out->factor_id}, {"type", "totp"}}));
+  audit_.record(
+      clock_.now(), "factor.enrollment_started",
+      AuditContext{who.session.subject, who.session.public_id, client.ip, client.user_agent},
+      json::serialize(json::object{{"factor_id", out->factor_id}, {"type", "totp"}}));
   return out;
 }
 
@@ -129,8 +129,8 @@ Result<TotpEnrollment> Enrollment::add_confirmed_totp(const store::User& user, s
   auto out = create_totp(user.id, user.username, std::move(name), true);
   if (!out) return out;
   audit_.record(clock_.now(), "factor.added", AuditContext{user.username, "", "", "cli"},
-                json::serialize(json::object{{"factor_id", out->factor_id}, {"type", "totp"},
-                                             {"by", "operator"}}));
+                json::serialize(json::object{
+                    {"factor_id", out->factor_id}, {"type", "totp"}, {"by", "operator"}}));
   return out;
 }
 
@@ -142,14 +142,14 @@ Result<void> Enrollment::confirm_totp(const Authenticated& who, std::string_view
     return fail(ErrorCode::kNotFound, "No such factor");
   }
   if (f->confirmed) return fail(ErrorCode::kConflict, "This factor is already confirmed");
-  const AuditContext ctx{who.session.subject, who.session.public_id, client.ip,
-                         client.user_agent};
+  const AuditContext ctx{who.session.subject, who.session.public_id, client.ip, client.user_agent};
   auto proof = check_.totp(who.session.user_id, factor_id, code, ctx, true);
   if (!proof) return tl::unexpected(proof.error());
   auto fresh = store_.find_factor(factor_id);
   if (!fresh) return fail(ErrorCode::kUnavailable, "The factor store is unavailable");
   fresh->confirmed = true;
-  if (!store_.update_factor(*fresh)) return fail(ErrorCode::kUnavailable, "cannot update the factor");
+  if (!store_.update_factor(*fresh))
+    return fail(ErrorCode::kUnavailable, "cannot update the factor");
   after_change(who, "factor.added",
                json::serialize(json::object{{"factor_id", fresh->id}, {"type", "totp"}}), client);
   return {};
@@ -180,8 +180,8 @@ Result<RecoveryCodes> Enrollment::new_recovery_codes(const Authenticated& who,
   if (!store_.add_factor(f)) return fail(ErrorCode::kUnavailable, "cannot store the codes");
   out.factor_id = f.id;
   after_change(who, "factor.added",
-               json::serialize(json::object{{"factor_id", f.id}, {"type", "recovery_codes"},
-                                            {"count", out.codes.size()}}),
+               json::serialize(json::object{
+                   {"factor_id", f.id}, {"type", "recovery_codes"}, {"count", out.codes.size()}}),
                client);
   return out;
 }
@@ -194,7 +194,8 @@ Result<void> Enrollment::remove(const Authenticated& who, std::string_view facto
   if (f->confirmed) {
     if (auto ok = require_fresh(who); !ok) return tl::unexpected(ok.error());
   }
-  if (!store_.delete_factor(factor_id)) return fail(ErrorCode::kUnavailable, "cannot delete the factor");
+  if (!store_.delete_factor(factor_id))
+    return fail(ErrorCode::kUnavailable, "cannot delete the factor");
   if (f->confirmed) {
     after_change(who, "factor.removed",
                  json::serialize(json::object{{"factor_id", f->id}, {"type", f->type}}), client);

@@ -31,8 +31,8 @@ struct RecoveryCodes {
 
 class Enrollment {
  public:
-  Enrollment(const config::Config& cfg, store::Store& store, const Clock& clock,
-             Sessions& sessions, FactorCheck& check, Audit& audit);
+  Enrollment(const config::Config& cfg, store::Store& store, const Clock& clock, Sessions& sessions,
+             FactorCheck& check, Audit& audit);
 
   // Ok when the caller may change factors now.
   Result<void> require_fresh(const Authenticated& who);

@@ -4,7 +4,6 @@
 #include <optional>
 #include <string>
 #include <string_view>
-
 #include <tl/expected.hpp>
 
 #include "core/time.h"
@@ -36,9 +35,9 @@ enum class ErrorCode {
 struct Error {
   ErrorCode code;
   std::string description;
-  std::string acr;                     // kStepUpRequired: the level needed
+  std::string acr;                       // kStepUpRequired: the level needed
   std::optional<core::Seconds> max_age;  // kStepUpRequired: freshness needed
-  core::Seconds retry_after = 0;       // kRateLimited, kFactorLocked
+  core::Seconds retry_after = 0;         // kRateLimited, kFactorLocked
 };
 
 std::string_view error_name(ErrorCode c);  // snake_case code for the error JSON

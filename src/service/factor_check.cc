@@ -2,8 +2,8 @@
 
 #include <boost/json.hpp>
 
-#include "crypto/hash.h"
 #include "crypto/encoding.h"
+#include "crypto/hash.h"
 #include "factors/recovery_codes.h"
 #include "factors/webauthn.h"
 #include "service/webauthn_rp.h"
@@ -25,7 +25,8 @@ FactorCheck::FactorCheck(const config::Config& cfg, store::Store& store, const C
 
 factors::TotpParams FactorCheck::configured_totp() const {
   factors::TotpParams p;
-  p.alg = factors::totp_alg_from_string(cfg_.factors.totp.algorithm).value_or(factors::TotpAlg::kSha1);
+  p.alg =
+      factors::totp_alg_from_string(cfg_.factors.totp.algorithm).value_or(factors::TotpAlg::kSha1);
   p.digits = cfg_.factors.totp.digits;
   p.period = static_cast<int>(cfg_.factors.totp.period);
   return p;
@@ -74,7 +75,9 @@ Result<store::Factor> FactorCheck::begin(const store::Factor& f, const AuditCont
   if (!after) return fail(ErrorCode::kUnavailable, "The factor store is unavailable");
   if (after->locked_until > now) {
     Error e{ErrorCode::kFactorLocked,
-            "Too many wrong codes. Try again after the lock ends.", {}, {},
+            "Too many wrong codes. Try again after the lock ends.",
+            {},
+            {},
             after->locked_until - now};
     return tl::unexpected(std::move(e));
   }
@@ -124,7 +127,8 @@ Result<FactorProof> FactorCheck::totp(std::int64_t user_id, std::string_view fac
         factors::totp_verify(secret, code, now, std::numeric_limits<std::int64_t>::min(), params)
             .has_value();
     failed(*f, ctx, replay ? "replay" : "wrong_code");
-    if (replay) return fail(ErrorCode::kCodeReused, "This code was already used; wait for the next one");
+    if (replay)
+      return fail(ErrorCode::kCodeReused, "This code was already used; wait for the next one");
     return fail(ErrorCode::kInvalidCode, "The code is not valid");
   }
   auto ok = store_.factor_succeeded(f->id, now, f->counter, *step, std::nullopt);
@@ -198,7 +202,8 @@ Result<FactorProof> FactorCheck::webauthn(std::int64_t user_id, const WebAuthnAs
                                           const AuditContext& ctx) {
   namespace wa = factors::webauthn;
   auto f = store_.find_factor(webauthn_factor_id(a.credential_id));
-  if (!f || f->type != kFactorWebAuthn || !f->confirmed || (user_id != 0 && f->user_id != user_id)) {
+  if (!f || f->type != kFactorWebAuthn || !f->confirmed ||
+      (user_id != 0 && f->user_id != user_id)) {
     if (!f && f.error() != store::StoreError::kNotFound) {
       return fail(ErrorCode::kUnavailable, "The factor store is unavailable");
     }
@@ -220,9 +225,9 @@ Result<FactorProof> FactorCheck::webauthn(std::int64_t user_id, const WebAuthnAs
   const auto now = clock_.now();
   if (!r) {
     if (r.error() == wa::Error::kSignCountRegression) {
-      audit_.record(now, "webauthn.clone_suspected", ctx,
-                    json::serialize(json::object{{"factor_id", f->id},
-                                                 {"stored_count", f->counter}}));
+      audit_.record(
+          now, "webauthn.clone_suspected", ctx,
+          json::serialize(json::object{{"factor_id", f->id}, {"stored_count", f->counter}}));
     }
     failed(*after, ctx, wa::to_string(r.error()));
     if (r.error() == wa::Error::kUserNotVerified) {

@@ -31,7 +31,7 @@ inline constexpr std::string_view kFactorWebAuthn = "webauthn";
 std::string_view method_of_factor_type(std::string_view type);  // "" if none
 
 struct FactorProof {
-  std::string method;     // "otp" | "rc" | "hwk" | "swk"
+  std::string method;  // "otp" | "rc" | "hwk" | "swk"
   std::string factor_id;
   int recovery_codes_remaining = -1;
   std::vector<std::string> extra_methods;  // e.g. "user" after WebAuthn user verification
@@ -54,9 +54,8 @@ class FactorCheck {
 
   // TOTP: `factor_id` empty = any of the user's confirmed TOTP factors.
   // `allow_unconfirmed` is for the enrollment confirmation step.
-  Result<FactorProof> totp(std::int64_t user_id, std::string_view factor_id,
-                           std::string_view code, const AuditContext& ctx,
-                           bool allow_unconfirmed = false);
+  Result<FactorProof> totp(std::int64_t user_id, std::string_view factor_id, std::string_view code,
+                           const AuditContext& ctx, bool allow_unconfirmed = false);
   Result<FactorProof> recovery_code(std::int64_t user_id, std::string_view code,
                                     const AuditContext& ctx);
 

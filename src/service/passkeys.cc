@@ -59,25 +59,25 @@ Result<RegistrationOptions> Passkeys::registration_options(const Authenticated& 
   const auto rp = rp_config(cfg_);
   const std::string handle = user_handle(who.session.user_id);
   json::array params;
-  for (int alg : rp.algorithms) params.push_back(json::object{{"type", "public-key"}, {"alg", alg}});
-  json::object pk{
-      {"rp", json::object{{"id", rp.rp_id}, {"name", cfg_.webauthn.rp_name}}},
-      {"user", json::object{{"id", crypto::base64url_encode(handle)},
-                            {"name", who.session.subject},
-                            {"displayName", who.session.subject}}},
-      {"challenge", c.webauthn_challenge},
-      {"pubKeyCredParams", std::move(params)},
-      {"timeout", cfg_.webauthn.timeout * 1000},
-      {"excludeCredentials", std::move(exclude)},
-      {"authenticatorSelection",
-       json::object{{"residentKey", "preferred"}, {"userVerification", "preferred"}}},
-      {"attestation", "none"}};
+  for (int alg : rp.algorithms)
+    params.push_back(json::object{{"type", "public-key"}, {"alg", alg}});
+  json::object pk{{"rp", json::object{{"id", rp.rp_id}, {"name", cfg_.webauthn.rp_name}}},
+                  {"user", json::object{{"id", crypto::base64url_encode(handle)},
+                                        {"name", who.session.subject},
+                                        {"displayName", who.session.subject}}},
+                  {"challenge", c.webauthn_challenge},
+                  {"pubKeyCredParams", std::move(params)},
+                  {"timeout", cfg_.webauthn.timeout * 1000},
+                  {"excludeCredentials", std::move(exclude)},
+                  {"authenticatorSelection",
+                   json::object{{"residentKey", "preferred"}, {"userVerification", "preferred"}}},
+                  {"attestation", "none"}};
   return RegistrationOptions{c.id, json::serialize(pk)};
 }
 
 Result<NewCredential> Passkeys::register_credential(const Authenticated& who,
-                                                    std::string_view challenge_id,
-                                                    std::string name, std::string client_data_json,
+                                                    std::string_view challenge_id, std::string name,
+                                                    std::string client_data_json,
                                                     std::string attestation_object,
                                                     const ClientInfo& client) {
   if (auto ok = enrollment_.require_fresh(who); !ok) return tl::unexpected(ok.error());
@@ -97,14 +97,14 @@ Result<NewCredential> Passkeys::register_credential(const Authenticated& who,
   wa::RegistrationInput in{std::move(client_data_json), std::move(attestation_object),
                            expected.value_or("")};
   auto cred = wa::verify_registration(rp_config(cfg_), in);
-  const AuditContext ctx{who.session.subject, who.session.public_id, client.ip,
-                         client.user_agent};
+  const AuditContext ctx{who.session.subject, who.session.public_id, client.ip, client.user_agent};
   if (!cred) {
     audit_.record(now, "factor.rejected", ctx,
-                  json::serialize(json::object{{"type", "webauthn"},
-                                               {"reason", std::string(wa::to_string(cred.error()))}}));
-    return fail(ErrorCode::kInvalidRequest, std::string("The security key response was not accepted: ") +
-                                                std::string(wa::to_string(cred.error())));
+                  json::serialize(json::object{
+                      {"type", "webauthn"}, {"reason", std::string(wa::to_string(cred.error()))}}));
+    return fail(ErrorCode::kInvalidRequest,
+                std::string("The security key response was not accepted: ") +
+                    std::string(wa::to_string(cred.error())));
   }
   store::Factor f;
   f.id = FactorCheck::webauthn_factor_id(cred->id);
@@ -189,9 +189,10 @@ Result<NewSession> Passkeys::login(std::string_view challenge_id, const WebAuthn
   for (const auto& m : proof->extra_methods) methods.push_back(core::MethodProof{m, now});
   auto s = sessions_.create(*user, std::move(methods), client);
   if (!s) return s;
-  audit_.record(now, "login.succeeded",
-                AuditContext{user->username, s->session.public_id, client.ip, client.user_agent},
-                json::serialize(json::object{{"method", "webauthn"}, {"factor_id", proof->factor_id}}));
+  audit_.record(
+      now, "login.succeeded",
+      AuditContext{user->username, s->session.public_id, client.ip, client.user_agent},
+      json::serialize(json::object{{"method", "webauthn"}, {"factor_id", proof->factor_id}}));
   return s;
 }
 

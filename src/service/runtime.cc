@@ -55,7 +55,6 @@ Runtime::Runtime(config::Config cfg, std::unique_ptr<Clock> clock)
 
 Runtime::~Runtime() {
   // The pools may still run requests that use the services: stop them first.
-  if (sessions_) sessions_->set_background(nullptr);
   api_pool_.reset();
   pool_.reset();
 }

@@ -7,18 +7,18 @@
 
 #include "config/config.h"
 #include "factors/password.h"
+#include "factors/secret_box.h"
 #include "service/audit.h"
 #include "service/clock.h"
 #include "service/enforcement.h"
 #include "service/enrollment.h"
 #include "service/factor_check.h"
-#include "service/rate_limit.h"
-#include "service/step_up.h"
-#include "service/passkeys.h"
-#include "factors/secret_box.h"
 #include "service/keyring.h"
+#include "service/passkeys.h"
+#include "service/rate_limit.h"
 #include "service/sessions.h"
 #include "service/signin.h"
+#include "service/step_up.h"
 #include "store/store.h"
 
 namespace stepup::service {

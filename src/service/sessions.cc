@@ -1,9 +1,8 @@
 #include "service/sessions.h"
 
 #include <algorithm>
-#include <unordered_map>
-
 #include <boost/json.hpp>
+#include <unordered_map>
 
 #include "crypto/hash.h"
 #include "crypto/random.h"
@@ -13,7 +12,7 @@ namespace stepup::service {
 namespace json = boost::json;
 
 namespace {
-constexpr core::Seconds kTouchEvery = 60;  // idle-timeout refresh granularity
+constexpr core::Seconds kTouchEvery = 60;    // idle-timeout refresh granularity
 constexpr std::size_t kSessionIdBytes = 32;  // 256 bits
 constexpr std::size_t kRefreshBytes = 32;
 constexpr std::size_t kCacheEntries = 8192;  // per I/O thread, per kind
@@ -83,7 +82,10 @@ void Sessions::held_levels(const core::LevelTable& levels,
       for (const auto& m : set) {
         auto it = std::find_if(proofs.begin(), proofs.end(),
                                [&](const core::MethodProof& p) { return p.method == m; });
-        if (it == proofs.end()) { all = false; break; }
+        if (it == proofs.end()) {
+          all = false;
+          break;
+        }
         reached = std::max(reached, it->at);
       }
       if (!all) continue;
@@ -95,8 +97,7 @@ void Sessions::held_levels(const core::LevelTable& levels,
   }
 }
 
-Result<NewSession> Sessions::create(const store::User& user,
-                                    std::vector<core::MethodProof> methods,
+Result<NewSession> Sessions::create(const store::User& user, std::vector<core::MethodProof> methods,
                                     const ClientInfo& client) {
   const auto now = clock_.now();
   NewSession out;
@@ -162,13 +163,7 @@ Result<Authenticated> Sessions::from_cookie(std::string_view cookie_value) {
   if (now - live.last_seen_at >= kTouchEvery) {
     live.last_seen_at = now;
     live.idle_expires_at = std::min(now + cfg_.sessions.idle_timeout, live.expires_at);
-    auto touch = [store = &store_, id = live.public_id, seen = live.last_seen_at,
-                  idle = live.idle_expires_at] { (void)store->touch_session(id, seen, idle); };
-    if (background_) {
-      background_(std::move(touch));
-    } else {
-      touch();
-    }
+    (void)store_.touch_session(live.public_id, live.last_seen_at, live.idle_expires_at);
     if (auto it = cache.by_cookie.find(std::string(cookie_value)); it != cache.by_cookie.end()) {
       it->second.session.last_seen_at = live.last_seen_at;
       it->second.session.idle_expires_at = live.idle_expires_at;

@@ -9,15 +9,14 @@
 //
 // Thread-safe: all state lives in the store; the key ring is immutable.
 #pragma once
+#include <stepup/token.h>
+
 #include <atomic>
-#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <stepup/token.h>
 
 #include "config/config.h"
 #include "core/level.h"
@@ -109,13 +108,6 @@ class Sessions {
   // they take effect at once on this node; other nodes (and the CLI) are seen
   // within kCacheTtl.
   void invalidate_caches() { epoch_.fetch_add(1, std::memory_order_release); }
-
-  // Runs small store writes (the idle-timeout touch) off the decision path.
-  // Unset: they run inline. The runner may drop a job when it is overloaded
-  // (a touch is an optimisation of the idle deadline, not a correctness need).
-  void set_background(std::function<void(std::function<void()>)> runner) {
-    background_ = std::move(runner);
-  }
   static constexpr core::Seconds kCacheTtl = 1;
 
   const KeyRing& keys() const { return *keys_; }
@@ -129,8 +121,8 @@ class Sessions {
 
  private:
   Result<Authenticated> check_live(store::Session s, Authenticated::Via via, core::UnixTime now);
-  std::string sign_access_token(const store::Session& s, const Authenticated& a,
-                                core::UnixTime now, core::UnixTime exp) const;
+  std::string sign_access_token(const store::Session& s, const Authenticated& a, core::UnixTime now,
+                                core::UnixTime exp) const;
 
   const config::Config& cfg_;
   store::Store& store_;
@@ -139,7 +131,6 @@ class Sessions {
   std::unique_ptr<TokenVerifier> verifier_;
   Audit& audit_;
   std::atomic<std::uint64_t> epoch_{1};
-  std::function<void(std::function<void()>)> background_;
 };
 
 }  // namespace stepup::service

@@ -51,11 +51,11 @@ Result<NewSession> SignIn::with_password_sync(const std::string& username,
 void SignIn::with_password(std::string username, std::string password, ClientInfo client,
                            Done done) {
   auto shared_done = std::make_shared<Done>(std::move(done));
-  const bool queued = pool_.submit([this, username = std::move(username),
-                                    password = std::move(password), client = std::move(client),
-                                    shared_done]() mutable {
-    (*shared_done)(with_password_sync(username, password, client));
-  });
+  const bool queued =
+      pool_.submit([this, username = std::move(username), password = std::move(password),
+                    client = std::move(client), shared_done]() mutable {
+        (*shared_done)(with_password_sync(username, password, client));
+      });
   if (!queued) {
     (*shared_done)(fail(ErrorCode::kOverloaded, "Too many sign-ins at once; try again shortly"));
   }

@@ -1,7 +1,6 @@
 #include "service/step_up.h"
 
 #include <algorithm>
-
 #include <boost/json.hpp>
 
 #include "core/return_to.h"
@@ -14,13 +13,6 @@ namespace stepup::service {
 namespace json = boost::json;
 
 namespace {
-std::string origin_of(std::string_view url) {
-  auto p = url.find("://");
-  if (p == std::string_view::npos) return {};
-  auto end = url.find_first_of("/?#", p + 3);
-  return std::string(url.substr(0, end));
-}
-
 std::string api_type(std::string_view factor_type) {
   if (factor_type == kFactorRecovery) return "recovery_code";
   if (factor_type == kFactorWebAuthn) return "webauthn";
@@ -49,7 +41,7 @@ StepUp::StepUp(const config::Config& cfg, store::Store& store, const Clock& cloc
                Sessions& sessions, FactorCheck& check, Audit& audit)
     : cfg_(cfg), store_(store), clock_(clock), sessions_(sessions), check_(check), audit_(audit) {
   allowed_origins_ = cfg_.allowed_return_origins;
-  if (auto o = origin_of(cfg_.server.public_url); !o.empty()) allowed_origins_.push_back(o);
+  if (auto o = core::url_origin(cfg_.server.public_url); !o.empty()) allowed_origins_.push_back(o);
 }
 
 Result<std::vector<OfferedMethod>> StepUp::offer(std::int64_t user_id, core::LevelIndex level) {
@@ -172,10 +164,10 @@ Result<StartedChallenge> StepUp::start(const Authenticated& who, const StepUpReq
   out.methods = std::move(*methods);
   json::object d{{"challenge_id", c.id}, {"acr", lvl.acr}, {"reason", c.reason}};
   if (!c.transaction_json.empty()) d["transaction"] = json::parse(c.transaction_json);
-  audit_.record(now, "step_up.requested",
-                AuditContext{who.session.subject, who.session.public_id, client.ip,
-                             client.user_agent},
-                json::serialize(d));
+  audit_.record(
+      now, "step_up.requested",
+      AuditContext{who.session.subject, who.session.public_id, client.ip, client.user_agent},
+      json::serialize(d));
   return out;
 }
 
@@ -196,10 +188,10 @@ Result<StepUpResult> StepUp::verify(const Authenticated& who, std::string_view c
   }
   const std::string offered = c->methods_json;
   if (offered.find("\"" + proof.method + "\"") == std::string::npos) {
-    return fail(ErrorCode::kInvalidRequest, "Method '" + proof.method + "' is not offered by this challenge");
+    return fail(ErrorCode::kInvalidRequest,
+                "Method '" + proof.method + "' is not offered by this challenge");
   }
-  const AuditContext ctx{who.session.subject, who.session.public_id, client.ip,
-                         client.user_agent};
+  const AuditContext ctx{who.session.subject, who.session.public_id, client.ip, client.user_agent};
   Result<FactorProof> proven = [&]() -> Result<FactorProof> {
     if (proof.method == "webauthn") {
       if (!proof.assertion) return fail(ErrorCode::kInvalidRequest, "Missing field 'assertion'");
@@ -264,8 +256,10 @@ Result<StepUpResult> StepUp::verify(const Authenticated& who, std::string_view c
   out.return_to = c->return_to;
   out.recovery_codes_remaining = proven->recovery_codes_remaining;
   auto view = sessions_.view(out.session);
-  json::object d{{"challenge_id", c->id}, {"method", proven->method},
-                 {"factor_id", proven->factor_id}, {"acr", view.acr}};
+  json::object d{{"challenge_id", c->id},
+                 {"method", proven->method},
+                 {"factor_id", proven->factor_id},
+                 {"acr", view.acr}};
   audit_.record(now, "step_up.succeeded", ctx, json::serialize(d));
   return out;
 }

@@ -23,18 +23,18 @@
 namespace stepup::service {
 
 struct StepUpRequest {
-  std::string acr_values;                 // space-separated; first known level wins
+  std::string acr_values;  // space-separated; first known level wins
   std::optional<core::Seconds> max_age;
-  std::string return_to;                  // "" none
-  std::string reason;                     // "" -> a built-in sentence
-  std::string transaction_json;           // "" or a JSON object
+  std::string return_to;         // "" none
+  std::string reason;            // "" -> a built-in sentence
+  std::string transaction_json;  // "" or a JSON object
 };
 
 struct OfferedMethod {
-  std::string type;       // "totp" | "recovery_code"
+  std::string type;  // "totp" | "recovery_code"
   std::string factor_id;
   std::string name;
-  int remaining = -1;     // recovery codes left
+  int remaining = -1;  // recovery codes left
 };
 
 struct StartedChallenge {
@@ -45,9 +45,9 @@ struct StartedChallenge {
 };
 
 struct StepUpProof {
-  std::string method;     // "totp" | "recovery_code" | "webauthn"
+  std::string method;  // "totp" | "recovery_code" | "webauthn"
   std::string code;
-  std::string factor_id;  // optional
+  std::string factor_id;                       // optional
   std::optional<WebAuthnAssertion> assertion;  // for "webauthn"
 };
 

@@ -1,9 +1,9 @@
 #include "service/webauthn_rp.h"
 
 #include <algorithm>
-
 #include <boost/json.hpp>
 
+#include "core/return_to.h"
 #include "crypto/encoding.h"
 
 namespace stepup::service {
@@ -12,12 +12,6 @@ namespace json = boost::json;
 namespace wa = factors::webauthn;
 
 namespace {
-std::string origin_of(std::string_view url) {
-  auto p = url.find("://");
-  if (p == std::string_view::npos) return {};
-  auto end = url.find_first_of("/?#", p + 3);
-  return std::string(url.substr(0, end));
-}
 std::string host_of(std::string_view url) {
   auto p = url.find("://");
   if (p == std::string_view::npos) return {};
@@ -33,7 +27,7 @@ wa::RpConfig rp_config(const config::Config& cfg) {
   wa::RpConfig rp;
   rp.rp_id = cfg.webauthn.rp_id.empty() ? host_of(cfg.server.public_url) : cfg.webauthn.rp_id;
   rp.origins = cfg.webauthn.origins;
-  if (rp.origins.empty()) rp.origins.push_back(origin_of(cfg.server.public_url));
+  if (rp.origins.empty()) rp.origins.push_back(core::url_origin(cfg.server.public_url));
   return rp;
 }
 

@@ -66,8 +66,8 @@ Query& Query::bind(int index, std::string_view text) {
   // A null data pointer would bind NULL, which the NOT NULL columns refuse.
   const char* data = text.data() != nullptr ? text.data() : "";
   if (bind_status_) {
-    bind_status_ = bind_result(sqlite3_bind_text64(stmt_, index, data, text.size(),
-                                                   SQLITE_TRANSIENT, SQLITE_UTF8));
+    bind_status_ = bind_result(
+        sqlite3_bind_text64(stmt_, index, data, text.size(), SQLITE_TRANSIENT, SQLITE_UTF8));
   }
   return *this;
 }

@@ -7,14 +7,13 @@
 // and each read is a single statement, so it sees one consistent snapshot
 // that includes every write acknowledged before it started.
 #include <algorithm>
+#include <boost/json.hpp>
 #include <climits>
 #include <condition_variable>
 #include <cstdio>
 #include <mutex>
 #include <utility>
 #include <vector>
-
-#include <boost/json.hpp>
 
 #include "store/audit_hash.h"
 #include "store/sqlite_db.h"
@@ -169,8 +168,7 @@ Result<RefreshToken> read_refresh(const Query& q) {
 constexpr std::string_view kKeyCols =
     "kid, algorithm, private_pem, public_jwk, created_at, retired_at, publish_until";
 Result<SigningKey> read_key(const Query& q) {
-  return SigningKey{q.text(0),  q.text(1),  q.text(2), q.text(3),
-                    q.int64(4), q.int64(5), q.int64(6)};
+  return SigningKey{q.text(0), q.text(1), q.text(2), q.text(3), q.int64(4), q.int64(5), q.int64(6)};
 }
 
 constexpr std::string_view kAuditCols =
@@ -399,8 +397,7 @@ class SqliteStore final : public Store {
                  "last_seen_at, expires_at, idle_expires_at, revoked_at, ip, user_agent) "
                  "VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                  s.public_id, s.id_hash, s.user_id, s.subject, methods, s.created_at,
-                 s.last_seen_at, s.expires_at, s.idle_expires_at, s.revoked_at, s.ip,
-                 s.user_agent);
+                 s.last_seen_at, s.expires_at, s.idle_expires_at, s.revoked_at, s.ip, s.user_agent);
     });
   }
 
@@ -472,9 +469,9 @@ class SqliteStore final : public Store {
   Status touch_session(std::string_view public_id, core::UnixTime last_seen,
                        core::UnixTime idle_expires_at) override {
     return write([&](Connection& c) {
-      return run_one(c,
-                     "UPDATE sessions SET last_seen_at = ?, idle_expires_at = ? WHERE public_id = ?",
-                     last_seen, idle_expires_at, public_id);
+      return run_one(
+          c, "UPDATE sessions SET last_seen_at = ?, idle_expires_at = ? WHERE public_id = ?",
+          last_seen, idle_expires_at, public_id);
     });
   }
 
@@ -689,8 +686,7 @@ class SqliteStore final : public Store {
     if (limit <= 0) return std::vector<AuditEvent>{};
     // Newest `limit` rows, then put back in chain order for display.
     static const std::string all_sql =
-        "SELECT * FROM (" +
-        select_from(kAuditCols, "FROM audit_events ORDER BY seq DESC LIMIT ?") +
+        "SELECT * FROM (" + select_from(kAuditCols, "FROM audit_events ORDER BY seq DESC LIMIT ?") +
         ") ORDER BY seq";
     static const std::string subject_sql =
         "SELECT * FROM (" +

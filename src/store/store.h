@@ -11,9 +11,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <vector>
-
 #include <tl/expected.hpp>
+#include <vector>
 
 #include "core/level.h"
 #include "core/time.h"
@@ -21,11 +20,11 @@
 namespace stepup::store {
 
 enum class StoreError {
-  kNotFound,     // no such row (also: a referenced user/session does not exist)
-  kConflict,     // unique constraint (e.g. username taken)
-  kBusy,         // database locked past the busy timeout
-  kCorrupt,      // integrity problem or unexpected schema
-  kIo,           // anything else from the driver
+  kNotFound,  // no such row (also: a referenced user/session does not exist)
+  kConflict,  // unique constraint (e.g. username taken)
+  kBusy,      // database locked past the busy timeout
+  kCorrupt,   // integrity problem or unexpected schema
+  kIo,        // anything else from the driver
 };
 const char* to_string(StoreError e);
 
@@ -36,49 +35,49 @@ using Status = tl::expected<void, StoreError>;
 struct User {
   std::int64_t id = 0;
   std::string username;
-  std::string password_hash;   // Argon2id PHC string
+  std::string password_hash;  // Argon2id PHC string
   core::UnixTime created_at = 0;
   bool disabled = false;
 };
 
 struct Factor {
-  std::string id;              // random opaque id
+  std::string id;  // random opaque id
   std::int64_t user_id = 0;
-  std::string type;            // "totp", "recovery_codes", "webauthn"
-  std::string name;            // user-chosen label
-  std::string secret;          // type-specific, encrypted or hashed by the factor
+  std::string type;    // "totp", "recovery_codes", "webauthn"
+  std::string name;    // user-chosen label
+  std::string secret;  // type-specific, encrypted or hashed by the factor
   bool confirmed = false;
   core::UnixTime created_at = 0;
   core::UnixTime last_used_at = 0;
-  std::int64_t counter = 0;    // TOTP last step / WebAuthn signCount
-  int failures = 0;            // consecutive failures
+  std::int64_t counter = 0;  // TOTP last step / WebAuthn signCount
+  int failures = 0;          // consecutive failures
   core::UnixTime locked_until = 0;
 };
 
 struct Session {
-  std::string id_hash;         // SHA-256 (hex) of the session id; the id itself is never stored
-  std::string public_id;       // stable, non-secret handle shown in lists (survives rotation)
+  std::string id_hash;    // SHA-256 (hex) of the session id; the id itself is never stored
+  std::string public_id;  // stable, non-secret handle shown in lists (survives rotation)
   std::int64_t user_id = 0;
-  std::string subject;         // username at sign-in
+  std::string subject;                     // username at sign-in
   std::vector<core::MethodProof> methods;  // each method with its last proof time
   core::UnixTime created_at = 0;           // sign-in time
   core::UnixTime last_seen_at = 0;
-  core::UnixTime expires_at = 0;           // absolute timeout
-  core::UnixTime idle_expires_at = 0;      // idle timeout
-  core::UnixTime revoked_at = 0;           // 0: live
+  core::UnixTime expires_at = 0;       // absolute timeout
+  core::UnixTime idle_expires_at = 0;  // idle timeout
+  core::UnixTime revoked_at = 0;       // 0: live
   std::string ip;
   std::string user_agent;
 };
 
 struct RefreshToken {
-  std::string token_hash;      // SHA-256 hex of the opaque token
+  std::string token_hash;  // SHA-256 hex of the opaque token
   std::string session_public_id;
-  std::string family;          // one family per session; reuse revokes the family's session
+  std::string family;  // one family per session; reuse revokes the family's session
   core::UnixTime created_at = 0;
   core::UnixTime expires_at = 0;
-  core::UnixTime rotated_at = 0;           // 0: current; set when exchanged
-                                           // (kRefreshTokenRevoked: revoked, never exchanged)
-  std::string replaced_by;     // token_hash of the successor
+  core::UnixTime rotated_at = 0;  // 0: current; set when exchanged
+                                  // (kRefreshTokenRevoked: revoked, never exchanged)
+  std::string replaced_by;        // token_hash of the successor
 };
 
 // rotated_at of tokens revoked by revoke_refresh_family without being
@@ -90,24 +89,24 @@ inline constexpr core::UnixTime kRefreshTokenRevoked = -1;
 
 struct SigningKey {
   std::string kid;
-  std::string algorithm;       // "ES256" | "EdDSA"
-  std::string private_pem;     // PKCS#8 PEM
-  std::string public_jwk;      // JSON object text
+  std::string algorithm;    // "ES256" | "EdDSA"
+  std::string private_pem;  // PKCS#8 PEM
+  std::string public_jwk;   // JSON object text
   core::UnixTime created_at = 0;
-  core::UnixTime retired_at = 0;   // 0: active signer candidate; else no longer signs
-  core::UnixTime publish_until = 0; // 0: forever; after this the public key leaves JWKS
+  core::UnixTime retired_at = 0;     // 0: active signer candidate; else no longer signs
+  core::UnixTime publish_until = 0;  // 0: forever; after this the public key leaves JWKS
 };
 
 struct AuditEvent {
-  std::int64_t seq = 0;        // assigned by the store
+  std::int64_t seq = 0;  // assigned by the store
   core::UnixTime at = 0;
-  std::string event;           // e.g. "login.succeeded"
+  std::string event;  // e.g. "login.succeeded"
   std::string subject;
-  std::string session;         // public session id
+  std::string session;  // public session id
   std::string ip;
   std::string user_agent;
-  std::string details;         // JSON object text
-  std::string prev_hash;       // hash chain, filled by the store
+  std::string details;    // JSON object text
+  std::string prev_hash;  // hash chain, filled by the store
   std::string hash;
 };
 
@@ -117,16 +116,16 @@ struct Challenge {
   std::string id;                 // random opaque id (primary key)
   std::string session_public_id;  // the session that asked; only it may verify
   std::int64_t user_id = 0;
-  std::string target_level;       // level name
+  std::string target_level;  // level name
   std::optional<core::Seconds> max_age;
-  std::string methods_json;       // JSON array of offered methods
-  std::string return_to;          // validated relative path or allowed absolute URL ("" none)
+  std::string methods_json;  // JSON array of offered methods
+  std::string return_to;     // validated relative path or allowed absolute URL ("" none)
   std::string reason;
-  std::string transaction_json;   // "" or JSON object (PSD2 dynamic linking)
-  std::string webauthn_challenge; // "" or base64url random challenge
+  std::string transaction_json;    // "" or JSON object (PSD2 dynamic linking)
+  std::string webauthn_challenge;  // "" or base64url random challenge
   core::UnixTime created_at = 0;
   core::UnixTime expires_at = 0;
-  core::UnixTime used_at = 0;     // 0: unused
+  core::UnixTime used_at = 0;  // 0: unused
 };
 
 class Store {

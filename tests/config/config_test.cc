@@ -190,13 +190,12 @@ TEST(ParseConfig, EmptyFileGivesDefaults) {
     EXPECT_EQ(c.levels.at(1).name, "aal2");
     // The three second-factor sets, the two passkey-alone sets, then recovery
     // codes (factors.recovery_codes.reaches).
-    EXPECT_EQ(c.levels.at(1).reached_by,
-              (std::vector<std::vector<std::string>>{{"pwd", "otp"},
-                                                     {"pwd", "hwk"},
-                                                     {"pwd", "swk"},
-                                                     {"hwk", "user"},
-                                                     {"swk", "user"},
-                                                     {"pwd", "rc"}}));
+    EXPECT_EQ(c.levels.at(1).reached_by, (std::vector<std::vector<std::string>>{{"pwd", "otp"},
+                                                                                {"pwd", "hwk"},
+                                                                                {"pwd", "swk"},
+                                                                                {"hwk", "user"},
+                                                                                {"swk", "user"},
+                                                                                {"pwd", "rc"}}));
     EXPECT_EQ(c.levels.at(1).elevation, 900);
     EXPECT_EQ(c.levels.at(2).name, "aal3");
     EXPECT_EQ(c.levels.at(2).reached_by,

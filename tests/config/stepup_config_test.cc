@@ -76,11 +76,9 @@ TEST(StepUpConfig, FullRoundTrip) {
   EXPECT_EQ(c.rate_limits.verify.burst, 1);
   // aal3 gets the recovery set, aal2 keeps its own.
   EXPECT_EQ(reached_by(c, "aal3"), (Sets{{"pwd", "hwk", "user"}, {"pwd", "rc"}}));
-  EXPECT_EQ(reached_by(c, "aal2"), (Sets{{"pwd", "otp"},
-                                         {"pwd", "hwk"},
-                                         {"pwd", "swk"},
-                                         {"hwk", "user"},
-                                         {"swk", "user"}}));
+  EXPECT_EQ(
+      reached_by(c, "aal2"),
+      (Sets{{"pwd", "otp"}, {"pwd", "hwk"}, {"pwd", "swk"}, {"hwk", "user"}, {"swk", "user"}}));
 }
 
 TEST(StepUpConfig, Defaults) {
@@ -172,11 +170,9 @@ TEST(RecoveryReach, NoneOrEmptyDisables) {
                            "factors: { recovery_codes: { reaches: \"\" } }\n"}) {
     const Config c = parse_config(text, "x");
     EXPECT_EQ(c.factors.recovery_codes_reach, "") << text;
-    EXPECT_EQ(reached_by(c, "aal2"), (Sets{{"pwd", "otp"},
-                                           {"pwd", "hwk"},
-                                           {"pwd", "swk"},
-                                           {"hwk", "user"},
-                                           {"swk", "user"}}))
+    EXPECT_EQ(
+        reached_by(c, "aal2"),
+        (Sets{{"pwd", "otp"}, {"pwd", "hwk"}, {"pwd", "swk"}, {"hwk", "user"}, {"swk", "user"}}))
         << text;
   }
 }

@@ -179,8 +179,11 @@ INSTANTIATE_TEST_SUITE_P(
         ErrorRow{"rp_id hyphen at label edge", "webauthn:\n  rp_id: \"-example.com\"\n",
                  "test.yaml:2: webauthn.rp_id: \"-example.com\" labels must not start or end "
                  "with '-'"},
-        ErrorRow{"rp_id non-ASCII", "webauthn:\n  rp_id: \"b\xc3\xbc" "cher.example\"\n",
-                 "test.yaml:2: webauthn.rp_id: \"b\xc3\xbc" "cher.example\" must be ASCII; "
+        ErrorRow{"rp_id non-ASCII",
+                 "webauthn:\n  rp_id: \"b\xc3\xbc"
+                 "cher.example\"\n",
+                 "test.yaml:2: webauthn.rp_id: \"b\xc3\xbc"
+                 "cher.example\" must be ASCII; "
                  "write an internationalized name in its xn-- form"},
         ErrorRow{"rp_name empty", "webauthn:\n  rp_name: \"\"\n",
                  "test.yaml:2: webauthn.rp_name: must not be empty"},

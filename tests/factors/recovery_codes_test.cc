@@ -14,8 +14,7 @@ namespace {
 
 TEST(RecoveryCodes, AlphabetHas32ReadableSymbols) {
   EXPECT_EQ(kRecoveryCodeAlphabet.size(), 32u);
-  EXPECT_EQ(std::set<char>(kRecoveryCodeAlphabet.begin(), kRecoveryCodeAlphabet.end()).size(),
-            32u);
+  EXPECT_EQ(std::set<char>(kRecoveryCodeAlphabet.begin(), kRecoveryCodeAlphabet.end()).size(), 32u);
   for (const char bad : {'1', 'i', 'l', 'o', 'I', 'L', 'O', '-', ' '}) {
     EXPECT_EQ(kRecoveryCodeAlphabet.find(bad), std::string_view::npos) << bad;
   }
@@ -85,12 +84,12 @@ TEST(RecoveryCodes, NormalisesLooseInput) {
 TEST(RecoveryCodes, RejectsInvalidInput) {
   EXPECT_EQ(normalize_recovery_code(""), std::nullopt);
   EXPECT_EQ(normalize_recovery_code("----"), std::nullopt);
-  EXPECT_EQ(normalize_recovery_code("7kq3-m9xd-2hpt-wc4"), std::nullopt);     // 15 symbols
-  EXPECT_EQ(normalize_recovery_code("7kq3-m9xd-2hpt-wc4nn"), std::nullopt);   // 17 symbols
-  EXPECT_EQ(normalize_recovery_code("1kq3-m9xd-2hpt-wc4n"), std::nullopt);    // '1'
-  EXPECT_EQ(normalize_recovery_code("ikq3-m9xd-2hpt-wc4n"), std::nullopt);    // 'i'
-  EXPECT_EQ(normalize_recovery_code("lkq3-m9xd-2hpt-wc4n"), std::nullopt);    // 'l'
-  EXPECT_EQ(normalize_recovery_code("7kq3_m9xd_2hpt_wc4n"), std::nullopt);    // '_'
+  EXPECT_EQ(normalize_recovery_code("7kq3-m9xd-2hpt-wc4"), std::nullopt);    // 15 symbols
+  EXPECT_EQ(normalize_recovery_code("7kq3-m9xd-2hpt-wc4nn"), std::nullopt);  // 17 symbols
+  EXPECT_EQ(normalize_recovery_code("1kq3-m9xd-2hpt-wc4n"), std::nullopt);   // '1'
+  EXPECT_EQ(normalize_recovery_code("ikq3-m9xd-2hpt-wc4n"), std::nullopt);   // 'i'
+  EXPECT_EQ(normalize_recovery_code("lkq3-m9xd-2hpt-wc4n"), std::nullopt);   // 'l'
+  EXPECT_EQ(normalize_recovery_code("7kq3_m9xd_2hpt_wc4n"), std::nullopt);   // '_'
   EXPECT_EQ(normalize_recovery_code("7kq3.m9xd.2hpt.wc4n"), std::nullopt);
   EXPECT_EQ(normalize_recovery_code("7kq3-m9xd-2hpt-wc4\xc3\xb1"), std::nullopt);  // UTF-8
   EXPECT_EQ(normalize_recovery_code(std::string("7kq3m9xd2hptwc4\0", 16)), std::nullopt);
@@ -102,8 +101,10 @@ TEST(RecoveryCodes, HashIsSha256HexOfTheNormalisedCode) {
   const auto n = normalize_recovery_code("7KQ3 M9XD-2hpt wc4n");
   ASSERT_TRUE(n.has_value());
   EXPECT_EQ(recovery_code_hash(*n), crypto::sha256_hex("7kq3m9xd2hptwc4n"));
-  EXPECT_EQ(recovery_code_hash(*n), recovery_code_hash(*normalize_recovery_code("7kq3m9xd2hptwc4n")));
-  EXPECT_NE(recovery_code_hash(*n), recovery_code_hash(*normalize_recovery_code("7kq3m9xd2hptwc4m")));
+  EXPECT_EQ(recovery_code_hash(*n),
+            recovery_code_hash(*normalize_recovery_code("7kq3m9xd2hptwc4n")));
+  EXPECT_NE(recovery_code_hash(*n),
+            recovery_code_hash(*normalize_recovery_code("7kq3m9xd2hptwc4m")));
   EXPECT_EQ(recovery_code_hash(*n).size(), 64u);
 }
 

@@ -1,10 +1,9 @@
 #include "factors/secret_box.h"
 
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#include <gtest/gtest.h>
 
 #include <cstdlib>
 #include <filesystem>
@@ -73,7 +72,7 @@ TEST(SecretBox, TamperRefused) {
     EXPECT_EQ(b.open(flip_body_byte(sealed, i), "ad"), std::nullopt) << i;
   }
   EXPECT_EQ(b.open(sealed.substr(0, sealed.size() - 2), "ad"), std::nullopt);  // truncated
-  EXPECT_EQ(b.open(sealed + "AA", "ad"), std::nullopt);                          // extended
+  EXPECT_EQ(b.open(sealed + "AA", "ad"), std::nullopt);                        // extended
   EXPECT_EQ(b.open("v2" + sealed.substr(2), "ad"), std::nullopt);              // version
   EXPECT_EQ(b.open("", "ad"), std::nullopt);
   EXPECT_EQ(b.open("v1.", "ad"), std::nullopt);
@@ -157,8 +156,7 @@ class SecretBoxFiles : public ::testing::Test {
     const std::string p = path(name);
     const int fd = ::open(p.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
     ASSERT_GE(fd, 0);
-    ASSERT_EQ(::write(fd, content.data(), content.size()),
-              static_cast<ssize_t>(content.size()));
+    ASSERT_EQ(::write(fd, content.data(), content.size()), static_cast<ssize_t>(content.size()));
     ::close(fd);
     ASSERT_EQ(::chmod(p.c_str(), mode), 0);
   }

@@ -55,15 +55,18 @@ inline std::string bn_bytes(const BIGNUM* bn) {
 
 inline PkeyPtr generate_key(int alg) {
   switch (alg) {
-    case cose::kES256: return PkeyPtr(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256"));
-    case cose::kEdDSA: return PkeyPtr(EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519"));
+    case cose::kES256:
+      return PkeyPtr(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256"));
+    case cose::kEdDSA:
+      return PkeyPtr(EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519"));
     case cose::kRS256: {
       // RSA key generation takes about half a second here: make one per process.
       static EVP_PKEY* const shared = EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", std::size_t{2048});
       EVP_PKEY_up_ref(shared);
       return PkeyPtr(shared);
     }
-    default: throw std::runtime_error("unsupported alg");
+    default:
+      throw std::runtime_error("unsupported alg");
   }
 }
 
@@ -71,12 +74,15 @@ inline PkeyPtr generate_key(int alg) {
 inline std::string sign_with(EVP_PKEY* key, int alg, std::string_view data) {
   MdCtxPtr ctx(EVP_MD_CTX_new());
   const EVP_MD* md = alg == cose::kEdDSA ? nullptr : EVP_sha256();
-  if (EVP_DigestSignInit(ctx.get(), nullptr, md, nullptr, key) != 1) throw std::runtime_error("sign init");
+  if (EVP_DigestSignInit(ctx.get(), nullptr, md, nullptr, key) != 1)
+    throw std::runtime_error("sign init");
   std::size_t len = 0;
   const auto* in = reinterpret_cast<const unsigned char*>(data.data());
-  if (EVP_DigestSign(ctx.get(), nullptr, &len, in, data.size()) != 1) throw std::runtime_error("sign len");
+  if (EVP_DigestSign(ctx.get(), nullptr, &len, in, data.size()) != 1)
+    throw std::runtime_error("sign len");
   std::string sig(len, '\0');
-  if (EVP_DigestSign(ctx.get(), reinterpret_cast<unsigned char*>(sig.data()), &len, in, data.size()) != 1) {
+  if (EVP_DigestSign(ctx.get(), reinterpret_cast<unsigned char*>(sig.data()), &len, in,
+                     data.size()) != 1) {
     throw std::runtime_error("sign");
   }
   sig.resize(len);
@@ -134,7 +140,8 @@ inline std::string client_data_json(std::string_view type, std::string_view raw_
                                     std::optional<bool> cross_origin = false,
                                     std::string_view extra_members = "") {
   std::string s = R"({"type":")" + std::string(type) + R"(","challenge":")" +
-                  crypto::base64url_encode(raw_challenge) + R"(","origin":")" + std::string(origin) + '"';
+                  crypto::base64url_encode(raw_challenge) + R"(","origin":")" +
+                  std::string(origin) + '"';
   if (cross_origin) s += std::string(R"(,"crossOrigin":)") + (*cross_origin ? "true" : "false");
   s += extra_members;
   s += '}';
@@ -153,8 +160,8 @@ inline std::string attested_credential_data(std::string_view aaguid, std::string
 }
 
 // §6.1 authenticator data: rpIdHash || flags || signCount || rest.
-inline std::string authenticator_data(std::string_view rp_id, std::uint8_t flags, std::uint32_t sign_count,
-                                      std::string_view rest = "") {
+inline std::string authenticator_data(std::string_view rp_id, std::uint8_t flags,
+                                      std::uint32_t sign_count, std::string_view rest = "") {
   std::string s = crypto::sha256(rp_id);
   s += static_cast<char>(flags);
   s += u32_be(sign_count);
@@ -162,7 +169,8 @@ inline std::string authenticator_data(std::string_view rp_id, std::uint8_t flags
   return s;
 }
 
-inline std::string attestation_object(std::string_view fmt, cbor::Value att_stmt, std::string_view auth_data) {
+inline std::string attestation_object(std::string_view fmt, cbor::Value att_stmt,
+                                      std::string_view auth_data) {
   using cbor::Value;
   Value::Map m;
   m.emplace_back(Value::text("fmt"), Value::text(std::string(fmt)));
@@ -177,7 +185,8 @@ class SoftAuthenticator {
  public:
   explicit SoftAuthenticator(int alg, std::string credential_id = {})
       : alg_(alg), key_(generate_key(alg)), credential_id_(std::move(credential_id)) {
-    if (credential_id_.empty()) credential_id_ = "cred-" + std::string(cose::alg_name(alg)) + "-0123456789";
+    if (credential_id_.empty())
+      credential_id_ = "cred-" + std::string(cose::alg_name(alg)) + "-0123456789";
     aaguid_ = std::string("\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b\x0c\x0d\x0e\x0f\x10", 16);
   }
 
@@ -207,16 +216,17 @@ class SoftAuthenticator {
     std::string auth_data;
     std::string attestation_object;
     RegistrationInput input(std::string_view expected_challenge) const {
-      return RegistrationInput{client_data_json, attestation_object, std::string(expected_challenge)};
+      return RegistrationInput{client_data_json, attestation_object,
+                               std::string(expected_challenge)};
     }
   };
 
   std::string registration_auth_data(const Options& o) const {
     std::uint8_t flags = o.flags | kFlagAt;
     if (!o.extensions.empty()) flags |= kFlagEd;
-    return authenticator_data(o.rp_id, flags, o.sign_count,
-                              attested_credential_data(aaguid_, credential_id_, cose_key()) +
-                                  o.extensions + o.trailing);
+    return authenticator_data(
+        o.rp_id, flags, o.sign_count,
+        attested_credential_data(aaguid_, credential_id_, cose_key()) + o.extensions + o.trailing);
   }
 
   // fmt "none" with an empty attStmt.
@@ -232,18 +242,23 @@ class SoftAuthenticator {
 
   // fmt "packed", self attestation: the credential key signs; `stmt_alg`
   // overrides the alg written in attStmt.
-  Registration make_credential_packed_self() const { return make_credential_packed_self(Options()); }
-  Registration make_credential_packed_self(const Options& o, std::optional<int> stmt_alg = {}) const {
+  Registration make_credential_packed_self() const {
+    return make_credential_packed_self(Options());
+  }
+  Registration make_credential_packed_self(const Options& o,
+                                           std::optional<int> stmt_alg = {}) const {
     Registration r;
     r.client_data_json = client_data_json(o.type.empty() ? "webauthn.create" : o.type, o.challenge,
                                           o.origin, o.cross_origin);
     r.auth_data = registration_auth_data(o);
     const std::string sig = sign(r.auth_data + crypto::sha256(r.client_data_json));
-    r.attestation_object = attestation_object("packed", packed_stmt(stmt_alg.value_or(alg_), sig), r.auth_data);
+    r.attestation_object =
+        attestation_object("packed", packed_stmt(stmt_alg.value_or(alg_), sig), r.auth_data);
     return r;
   }
 
-  static cbor::Value packed_stmt(int alg, std::string sig, std::optional<cbor::Value::Array> x5c = {}) {
+  static cbor::Value packed_stmt(int alg, std::string sig,
+                                 std::optional<cbor::Value::Array> x5c = {}) {
     using cbor::Value;
     Value::Map m;
     m.emplace_back(Value::text("alg"), Value::integer(alg));
@@ -256,7 +271,8 @@ class SoftAuthenticator {
     std::string client_data_json;
     std::string auth_data;
     std::string signature;
-    AssertionInput input(std::string_view credential_id, std::string_view expected_challenge) const {
+    AssertionInput input(std::string_view credential_id,
+                         std::string_view expected_challenge) const {
       return AssertionInput{std::string(credential_id), client_data_json, auth_data, signature,
                             std::string(expected_challenge)};
     }
@@ -264,8 +280,8 @@ class SoftAuthenticator {
 
   Assertion get_assertion(const Options& o) const {
     Assertion a;
-    a.client_data_json = client_data_json(o.type.empty() ? "webauthn.get" : o.type, o.challenge, o.origin,
-                                          o.cross_origin);
+    a.client_data_json = client_data_json(o.type.empty() ? "webauthn.get" : o.type, o.challenge,
+                                          o.origin, o.cross_origin);
     std::uint8_t flags = o.flags;
     if (!o.extensions.empty()) flags |= kFlagEd;
     a.auth_data = authenticator_data(o.rp_id, flags, o.sign_count, o.extensions + o.trailing);
@@ -303,8 +319,8 @@ inline std::string make_attestation_cert(EVP_PKEY* subject_key, EVP_PKEY* issuer
   X509_gmtime_adj(X509_getm_notAfter(cert.get()), 3600L * 24 * 365);
   X509_NAME* subject = X509_get_subject_name(cert.get());
   auto add = [](X509_NAME* n, const char* field, const std::string& v) {
-    X509_NAME_add_entry_by_txt(n, field, MBSTRING_ASC, reinterpret_cast<const unsigned char*>(v.c_str()), -1,
-                               -1, 0);
+    X509_NAME_add_entry_by_txt(n, field, MBSTRING_ASC,
+                               reinterpret_cast<const unsigned char*>(v.c_str()), -1, -1, 0);
   };
   add(subject, "C", "SE");
   add(subject, "O", "Stepup Test Vendor");
@@ -316,8 +332,8 @@ inline std::string make_attestation_cert(EVP_PKEY* subject_key, EVP_PKEY* issuer
   add(issuer, "CN", "Stepup Test Attestation Root");
   X509_set_pubkey(cert.get(), subject_key);
   if (o.version == X509_VERSION_3) {
-    X509_EXTENSION* bc =
-        X509V3_EXT_nconf_nid(nullptr, nullptr, NID_basic_constraints, o.ca ? "critical,CA:TRUE" : "CA:FALSE");
+    X509_EXTENSION* bc = X509V3_EXT_nconf_nid(nullptr, nullptr, NID_basic_constraints,
+                                              o.ca ? "critical,CA:TRUE" : "CA:FALSE");
     X509_add_ext(cert.get(), bc, -1);
     X509_EXTENSION_free(bc);
     if (o.aaguid) {
@@ -329,7 +345,8 @@ inline std::string make_attestation_cert(EVP_PKEY* subject_key, EVP_PKEY* issuer
       ASN1_OCTET_STRING* outer = ASN1_OCTET_STRING_new();
       ASN1_OCTET_STRING_set(outer, der, der_len);
       ASN1_OBJECT* oid = OBJ_txt2obj("1.3.6.1.4.1.45724.1.1.4", 1);
-      X509_EXTENSION* ext = X509_EXTENSION_create_by_OBJ(nullptr, oid, o.aaguid_critical ? 1 : 0, outer);
+      X509_EXTENSION* ext =
+          X509_EXTENSION_create_by_OBJ(nullptr, oid, o.aaguid_critical ? 1 : 0, outer);
       X509_add_ext(cert.get(), ext, -1);
       X509_EXTENSION_free(ext);
       ASN1_OBJECT_free(oid);

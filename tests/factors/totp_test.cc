@@ -184,9 +184,9 @@ TEST(TotpVerify, MalformedInputRefused) {
   const TotpParams p;
   const std::string code = totp_code(kSeed20, kNow, p);
   EXPECT_FALSE(totp_verify(kSeed20, "", kNow, -1, p));
-  EXPECT_FALSE(totp_verify(kSeed20, code.substr(0, 5), kNow, -1, p));   // too short
-  EXPECT_FALSE(totp_verify(kSeed20, code + "0", kNow, -1, p));          // too long
-  EXPECT_FALSE(totp_verify(kSeed20, "0" + code, kNow, -1, p));          // too long
+  EXPECT_FALSE(totp_verify(kSeed20, code.substr(0, 5), kNow, -1, p));  // too short
+  EXPECT_FALSE(totp_verify(kSeed20, code + "0", kNow, -1, p));         // too long
+  EXPECT_FALSE(totp_verify(kSeed20, "0" + code, kNow, -1, p));         // too long
   EXPECT_FALSE(totp_verify(kSeed20, code.substr(0, 5) + "a", kNow, -1, p));
   EXPECT_FALSE(totp_verify(kSeed20, code.substr(0, 3) + "-" + code.substr(3), kNow, -1, p));
   EXPECT_FALSE(totp_verify(kSeed20, code + "\n", kNow, -1, p));
@@ -216,7 +216,8 @@ TEST(TotpVerify, EightDigitSha512) {
   // RFC 6238 Appendix B row 2000000000 for SHA512.
   EXPECT_EQ(totp_verify(kSeed64, "38618901", 2000000000, -1, p), totp_step(2000000000, p));
   EXPECT_EQ(totp_verify(kSeed64, "3861 8901", 2000000000 + 30, -1, p), totp_step(2000000000, p));
-  EXPECT_FALSE(totp_verify(kSeed64, "386189", 2000000000, -1, p));  // 6 digits for an 8-digit factor
+  EXPECT_FALSE(
+      totp_verify(kSeed64, "386189", 2000000000, -1, p));  // 6 digits for an 8-digit factor
 }
 
 TEST(TotpVerify, InvalidParamsNeverMatch) {
@@ -241,8 +242,12 @@ TEST(TotpVerify, NoNegativeStepsNearTheEpoch) {
 // RFC 4648 §10 test vectors (our encoder omits the '=' padding).
 TEST(Base32, Rfc4648Vectors) {
   const std::pair<const char*, const char*> kVectors[] = {
-      {"", ""},         {"f", "MY======"},         {"fo", "MZXQ===="},
-      {"foo", "MZXW6==="}, {"foob", "MZXW6YQ="}, {"fooba", "MZXW6YTB"},
+      {"", ""},
+      {"f", "MY======"},
+      {"fo", "MZXQ===="},
+      {"foo", "MZXW6==="},
+      {"foob", "MZXW6YQ="},
+      {"fooba", "MZXW6YTB"},
       {"foobar", "MZXW6YTBOI======"},
   };
   for (const auto& [plain, padded] : kVectors) {
@@ -301,8 +306,9 @@ TEST(OtpauthUri, EncodesReservedCharactersAndParams) {
   EXPECT_EQ(otpauth_uri("", "bob", "foobar", TotpParams{}),
             "otpauth://totp/bob?secret=MZXW6YTBOI&algorithm=SHA1&digits=6&period=30");
   // Unreserved characters stay as they are.
-  EXPECT_EQ(otpauth_uri("a-b.c_d~e", "x", "", TotpParams{}),
-            "otpauth://totp/a-b.c_d~e:x?secret=&issuer=a-b.c_d~e&algorithm=SHA1&digits=6&period=30");
+  EXPECT_EQ(
+      otpauth_uri("a-b.c_d~e", "x", "", TotpParams{}),
+      "otpauth://totp/a-b.c_d~e:x?secret=&issuer=a-b.c_d~e&algorithm=SHA1&digits=6&period=30");
 }
 
 // --- oathtool as an outside judge -------------------------------------------
@@ -388,7 +394,7 @@ TEST(QrSvg, ViewBoxHasTheQuietZoneAndIsAValidQrSize) {
   ASSERT_TRUE(std::regex_search(svg, m, std::regex("viewBox=\"0 0 (\\d+) (\\d+)\"")));
   const int size = std::stoi(m[1].str());
   EXPECT_EQ(size, std::stoi(m[2].str()));
-  const int modules = size - 8;  // 4 modules of quiet zone on each side
+  const int modules = size - 8;                 // 4 modules of quiet zone on each side
   EXPECT_EQ((modules - 17) % 4, 0) << modules;  // QR versions are 21, 25, ... modules wide
   EXPECT_EQ(modules, 21);                       // "hello" fits in version 1
   // The finder pattern's top-left corner sits just inside the quiet zone.
@@ -401,9 +407,7 @@ TEST(QrSvg, DeterministicAndInputSensitive) {
   EXPECT_NE(a, qr_svg("otpauth://totp/y?secret=MZXW6YTBOI"));
 }
 
-TEST(QrSvg, TooLongTextGivesEmpty) {
-  EXPECT_EQ(qr_svg(std::string(8000, 'x')), "");
-}
+TEST(QrSvg, TooLongTextGivesEmpty) { EXPECT_EQ(qr_svg(std::string(8000, 'x')), ""); }
 
 }  // namespace
 }  // namespace stepup::factors

@@ -85,7 +85,8 @@ TEST(Cbor, Rfc8949AppendixAContainers) {
   EXPECT_EQ(crypto::hex_encode(cbor::encode(*m)), "a26161016162820203");
   // 1(1363896240) encodes as in the RFC; tags are refused on decode (WebAuthn
   // never uses them, and libcbor 0.8 cannot read back its own 0xc6..0xd4).
-  EXPECT_EQ(crypto::hex_encode(cbor::encode(Value::tag(1, Value::integer(1363896240)))), "c11a514b67b0");
+  EXPECT_EQ(crypto::hex_encode(cbor::encode(Value::tag(1, Value::integer(1363896240)))),
+            "c11a514b67b0");
   EXPECT_EQ(cbor::decode(hex("c11a514b67b0")).error(), cbor::DecodeError::kTag);
   EXPECT_EQ(cbor::decode(hex("d80e00")).error(), cbor::DecodeError::kTag);
   EXPECT_EQ(cbor::decode(hex("a1616182d82000")).error(), cbor::DecodeError::kTag);  // nested
@@ -98,15 +99,15 @@ TEST(Cbor, Rfc8949AppendixAContainers) {
 TEST(Cbor, RejectsMalformedInput) {
   using E = cbor::DecodeError;
   EXPECT_EQ(cbor::decode("").error(), E::kEmpty);
-  EXPECT_EQ(cbor::decode(hex("18")).error(), E::kTruncated);          // uint8 without its byte
-  EXPECT_EQ(cbor::decode(hex("4401")).error(), E::kTruncated);        // 4-byte string, 1 present
+  EXPECT_EQ(cbor::decode(hex("18")).error(), E::kTruncated);    // uint8 without its byte
+  EXPECT_EQ(cbor::decode(hex("4401")).error(), E::kTruncated);  // 4-byte string, 1 present
   EXPECT_EQ(cbor::decode(hex("820102")).has_value(), true);
-  EXPECT_EQ(cbor::decode(hex("821818")).error(), E::kTruncated);      // array short of items
+  EXPECT_EQ(cbor::decode(hex("821818")).error(), E::kTruncated);     // array short of items
   EXPECT_EQ(cbor::decode(hex("8301")).error(), E::kLengthTooLarge);  // 3 items cannot fit in 1 byte
-  EXPECT_EQ(cbor::decode(hex("1c")).error(), E::kMalformed);          // reserved additional info
-  EXPECT_EQ(cbor::decode(hex("ff")).error(), E::kMalformed);          // stray break
-  EXPECT_EQ(cbor::decode(hex("9f01ff")).error(), E::kIndefinite);     // indefinite array
-  EXPECT_EQ(cbor::decode(hex("5f4101ff")).error(), E::kIndefinite);   // indefinite bytes
+  EXPECT_EQ(cbor::decode(hex("1c")).error(), E::kMalformed);         // reserved additional info
+  EXPECT_EQ(cbor::decode(hex("ff")).error(), E::kMalformed);         // stray break
+  EXPECT_EQ(cbor::decode(hex("9f01ff")).error(), E::kIndefinite);    // indefinite array
+  EXPECT_EQ(cbor::decode(hex("5f4101ff")).error(), E::kIndefinite);  // indefinite bytes
   EXPECT_EQ(cbor::decode(hex("9bffffffffffffffff00")).error(), E::kLengthTooLarge);
   EXPECT_EQ(cbor::decode(hex("bbffffffffffffffff00")).error(), E::kLengthTooLarge);
   EXPECT_EQ(cbor::decode(hex("a2616101616102")).error(), E::kDuplicateKey);
@@ -130,7 +131,8 @@ TEST(Cbor, DepthAndItemLimits) {
   // Array of kMaxItems zeros: 1 + kMaxItems items.
   std::string many = hex("9a") + test::u32_be(cbor::kMaxItems) + std::string(cbor::kMaxItems, '\0');
   EXPECT_EQ(cbor::decode(many).error(), cbor::DecodeError::kTooManyItems);
-  std::string fits = hex("9a") + test::u32_be(cbor::kMaxItems - 1) + std::string(cbor::kMaxItems - 1, '\0');
+  std::string fits =
+      hex("9a") + test::u32_be(cbor::kMaxItems - 1) + std::string(cbor::kMaxItems - 1, '\0');
   EXPECT_TRUE(cbor::decode(fits).has_value());
 }
 
@@ -180,12 +182,16 @@ TEST(Cose, RejectsBadKeys) {
             E::kBadCurve);  // P-384 id
   EXPECT_EQ(cose::PublicKey::from_cose(with_entry(ec_key, -3, Value::boolean(true))).error(),
             E::kBadParameter);  // compressed-point form is not for WebAuthn
-  EXPECT_EQ(cose::PublicKey::from_cose(with_entry(ec_key, -4, Value::bytes(std::string(32, 'd')))).error(),
+  EXPECT_EQ(cose::PublicKey::from_cose(with_entry(ec_key, -4, Value::bytes(std::string(32, 'd'))))
+                .error(),
             E::kBadParameter);  // private part
   // (x, y) that is not on P-256.
-  EXPECT_EQ(cose::PublicKey::from_cose(with_entry(ec_key, -3, Value::bytes(std::string(32, '\x01')))).error(),
-            E::kInvalidKey);
-  EXPECT_EQ(cose::PublicKey::from_cose(with_entry(ed.cose_key_value(), -2, Value::bytes("short"))).error(),
+  EXPECT_EQ(
+      cose::PublicKey::from_cose(with_entry(ec_key, -3, Value::bytes(std::string(32, '\x01'))))
+          .error(),
+      E::kInvalidKey);
+  EXPECT_EQ(cose::PublicKey::from_cose(with_entry(ed.cose_key_value(), -2, Value::bytes("short")))
+                .error(),
             E::kBadParameter);
   // RSA below 2048 bits.
   Value::Map small;
@@ -199,7 +205,8 @@ TEST(Cose, RejectsBadKeys) {
   EXPECT_EQ(cose::PublicKey::from_cose(Value::map(no_kty)).error(), E::kMissingKty);
   // An SPKI whose type does not fit the alg.
   auto ed_key = cose::PublicKey::from_cose_bytes(ed.cose_key());
-  EXPECT_EQ(cose::PublicKey::from_spki_der(ed_key->spki_der(), cose::kES256).error(), E::kKtyAlgMismatch);
+  EXPECT_EQ(cose::PublicKey::from_spki_der(ed_key->spki_der(), cose::kES256).error(),
+            E::kKtyAlgMismatch);
 }
 
 // ---- the known-good vector ---------------------------------------------------
@@ -217,17 +224,17 @@ constexpr char kVecRpIdHash[] = "a379a6f6eeafb9a55e378c118034e2751e682fab9f2d30a
 constexpr char kVecPublicKey[] = "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a";
 
 std::string vector_auth_data_create() {
-  return hex(kVecRpIdHash) + hex("45")     // flags UP | UV | AT
-         + hex("00000000")                  // signCount
-         + hex("00000000000000000000000000000000")  // AAGUID
+  return hex(kVecRpIdHash) + hex("45")                            // flags UP | UV | AT
+         + hex("00000000")                                        // signCount
+         + hex("00000000000000000000000000000000")                // AAGUID
          + hex("0010") + hex("000102030405060708090a0b0c0d0e0f")  // credential id
          + hex("a4010103272006215820") + hex(kVecPublicKey);      // {1:1, 3:-8, -1:6, -2:h'..'}
 }
 
 std::string vector_attestation_object() {
   // {"fmt": "packed", "attStmt": {"alg": -8, "sig": h'..'}, "authData": h'..'}
-  return hex("a3") + hex("63") + "fmt" + hex("66") + "packed" + hex("67") + "attStmt" + hex("a2") + hex("63") +
-         "alg" + hex("27") + hex("63") + "sig" + hex("5840") +
+  return hex("a3") + hex("63") + "fmt" + hex("66") + "packed" + hex("67") + "attStmt" + hex("a2") +
+         hex("63") + "alg" + hex("27") + hex("63") + "sig" + hex("5840") +
          hex("bded9c957af405be200565d8e0cd1f85629d1ecf2444b4a0637ed57b0a087e41"
              "a74b55fb0a5291b9200ffaf692e46e88de84302430414955ca392472319aa904") +
          hex("68") + "authData" + hex("5871") + vector_auth_data_create();
@@ -251,7 +258,8 @@ TEST(WebAuthnVector, Ed25519PackedSelfRegistrationAndAssertion) {
                     hex("20961f612eb78773c7c6752c0a6afe9b6427e18bd2cf99d91072b09c96a5d423"
                         "b0fdfaaa70922bc4f37bc0babe7ecd488ffe0107299db01ff81c59eb03af7a0a"),
                     kVecChallenge};
-  StoredCredential stored{cred->public_key_cose, cred->alg, cred->sign_count, cred->backup_eligible};
+  StoredCredential stored{cred->public_key_cose, cred->alg, cred->sign_count,
+                          cred->backup_eligible};
   auto res = verify_assertion(rp_config(), stored, as);
   ASSERT_TRUE(res.has_value()) << to_string(res.error());
   EXPECT_EQ(res->new_sign_count, 1u);
@@ -290,13 +298,15 @@ TEST_P(EachAlg, RegistersThenAsserts) {
   o.challenge = test::challenge_bytes('g');
   o.sign_count = 7;
   auto as = a.get_assertion(o);
-  StoredCredential stored{cred->public_key_cose, cred->alg, cred->sign_count, cred->backup_eligible};
+  StoredCredential stored{cred->public_key_cose, cred->alg, cred->sign_count,
+                          cred->backup_eligible};
   auto res = verify_assertion(rp_config(), stored, as.input(a.credential_id(), o.challenge));
   ASSERT_TRUE(res.has_value()) << to_string(res.error());
   EXPECT_EQ(res->new_sign_count, 7u);
   EXPECT_TRUE(res->uv);
   EXPECT_FALSE(res->backed_up);
-  EXPECT_EQ(methods_for(res->uv, stored.backup_eligible), (std::vector<std::string>{"hwk", "user"}));
+  EXPECT_EQ(methods_for(res->uv, stored.backup_eligible),
+            (std::vector<std::string>{"hwk", "user"}));
 }
 
 TEST_P(EachAlg, PackedSelfAttestation) {
@@ -313,7 +323,8 @@ TEST_P(EachAlg, EverySingleBitFlipOfTheSignatureFails) {
   o.sign_count = 1;
   auto as = a.get_assertion(o);
   const auto stored = a.stored();
-  ASSERT_TRUE(verify_assertion(rp_config(), stored, as.input(a.credential_id(), o.challenge)).has_value());
+  ASSERT_TRUE(
+      verify_assertion(rp_config(), stored, as.input(a.credential_id(), o.challenge)).has_value());
   std::size_t flips = 0;
   for (std::size_t i = 0; i < as.signature.size(); ++i) {
     for (int bit = 0; bit < 8; ++bit) {
@@ -367,7 +378,8 @@ TEST(Registration, ChallengeMismatch) {
   EXPECT_EQ(verify_registration(rp_config(), reg.input(test::challenge_bytes('d'))).error(),
             Error::kChallengeMismatch);
   // A challenge one byte longer or shorter.
-  EXPECT_EQ(verify_registration(rp_config(), reg.input(kChallenge + "c")).error(), Error::kChallengeMismatch);
+  EXPECT_EQ(verify_registration(rp_config(), reg.input(kChallenge + "c")).error(),
+            Error::kChallengeMismatch);
   EXPECT_EQ(verify_registration(rp_config(), reg.input(kChallenge.substr(1))).error(),
             Error::kChallengeMismatch);
   // The server side must have issued >= 16 bytes.
@@ -396,13 +408,14 @@ TEST(Registration, CrossOrigin) {
 TEST(Registration, BadClientData) {
   SoftAuthenticator a(cose::kES256);
   auto reg = a.make_credential();
-  for (std::string bad : {std::string("not json"), std::string("[]"), std::string(R"({"type":"webauthn.create"})"),
-                          std::string(R"({"type":1,"challenge":"x","origin":"y"})"),
-                          test::client_data_json("webauthn.create", kChallenge, test::kOrigin, std::nullopt,
-                                                 R"(,"crossOrigin":"yes")"),
-                          test::client_data_json("webauthn.create", kChallenge, test::kOrigin, false,
-                                                 R"(,"tokenBinding":{"status":"present","id":"AAA"})"),
-                          std::string("{\"type\":\"webauthn.create\xff\"}")}) {
+  for (std::string bad :
+       {std::string("not json"), std::string("[]"), std::string(R"({"type":"webauthn.create"})"),
+        std::string(R"({"type":1,"challenge":"x","origin":"y"})"),
+        test::client_data_json("webauthn.create", kChallenge, test::kOrigin, std::nullopt,
+                               R"(,"crossOrigin":"yes")"),
+        test::client_data_json("webauthn.create", kChallenge, test::kOrigin, false,
+                               R"(,"tokenBinding":{"status":"present","id":"AAA"})"),
+        std::string("{\"type\":\"webauthn.create\xff\"}")}) {
     auto r = reg;
     r.client_data_json = bad;
     auto res = verify_registration(rp_config(), r.input(kChallenge));
@@ -415,8 +428,9 @@ TEST(Registration, BadClientData) {
                                               R"(,"topOrigin":"https://evil.example")");
   EXPECT_EQ(verify_registration(rp_config(), r.input(kChallenge)).error(), Error::kCrossOrigin);
   // Unknown members and tokenBinding "supported" are fine.
-  r.client_data_json = test::client_data_json("webauthn.create", kChallenge, test::kOrigin, false,
-                                              R"(,"tokenBinding":{"status":"supported"},"other":1)");
+  r.client_data_json =
+      test::client_data_json("webauthn.create", kChallenge, test::kOrigin, false,
+                             R"(,"tokenBinding":{"status":"supported"},"other":1)");
   EXPECT_TRUE(verify_registration(rp_config(), r.input(kChallenge)).has_value());
 }
 
@@ -453,13 +467,16 @@ TEST(Registration, BackupFlags) {
 TEST(Registration, UnsupportedAlgorithm) {
   RpConfig only_es256 = rp_config();
   only_es256.algorithms = {cose::kES256};
-  EXPECT_EQ(registration_error(SoftAuthenticator::Options(), only_es256, cose::kEdDSA), Error::kUnsupportedAlgorithm);
-  EXPECT_EQ(registration_error(SoftAuthenticator::Options(), only_es256, cose::kRS256), Error::kUnsupportedAlgorithm);
+  EXPECT_EQ(registration_error(SoftAuthenticator::Options(), only_es256, cose::kEdDSA),
+            Error::kUnsupportedAlgorithm);
+  EXPECT_EQ(registration_error(SoftAuthenticator::Options(), only_es256, cose::kRS256),
+            Error::kUnsupportedAlgorithm);
   // A COSE key with an algorithm we do not implement at all (ES384).
   SoftAuthenticator a(cose::kES256);
   Value key = with_entry(a.cose_key_value(), 3, Value::integer(-35));
-  const std::string ad = test::authenticator_data(
-      test::kRpId, kFlagUp | kFlagAt, 0, test::attested_credential_data(a.aaguid(), "id", cbor::encode(key)));
+  const std::string ad =
+      test::authenticator_data(test::kRpId, kFlagUp | kFlagAt, 0,
+                               test::attested_credential_data(a.aaguid(), "id", cbor::encode(key)));
   RegistrationInput in{test::client_data_json("webauthn.create", kChallenge),
                        test::attestation_object("none", Value::map({}), ad), kChallenge};
   EXPECT_EQ(verify_registration(rp_config(), in).error(), Error::kUnsupportedAlgorithm);
@@ -467,9 +484,11 @@ TEST(Registration, UnsupportedAlgorithm) {
 
 TEST(Registration, BadCoseKey) {
   SoftAuthenticator a(cose::kES256);
-  Value key = with_entry(a.cose_key_value(), -3, Value::bytes(std::string(32, '\x01')));  // off curve
-  const std::string ad = test::authenticator_data(
-      test::kRpId, kFlagUp | kFlagAt, 0, test::attested_credential_data(a.aaguid(), "id", cbor::encode(key)));
+  Value key =
+      with_entry(a.cose_key_value(), -3, Value::bytes(std::string(32, '\x01')));  // off curve
+  const std::string ad =
+      test::authenticator_data(test::kRpId, kFlagUp | kFlagAt, 0,
+                               test::attested_credential_data(a.aaguid(), "id", cbor::encode(key)));
   RegistrationInput in{test::client_data_json("webauthn.create", kChallenge),
                        test::attestation_object("none", Value::map({}), ad), kChallenge};
   EXPECT_EQ(verify_registration(rp_config(), in).error(), Error::kBadCoseKey);
@@ -517,7 +536,9 @@ TEST(Registration, BadCbor) {
   SoftAuthenticator a(cose::kES256);
   auto reg = a.make_credential();
   auto in = reg.input(kChallenge);
-  in.attestation_object = "\xa3\x63" "fm";  // truncated
+  in.attestation_object =
+      "\xa3\x63"
+      "fm";  // truncated
   EXPECT_EQ(verify_registration(rp_config(), in).error(), Error::kBadCbor);
   in.attestation_object = "\xbf\xff";  // indefinite map
   EXPECT_EQ(verify_registration(rp_config(), in).error(), Error::kBadCbor);
@@ -559,7 +580,8 @@ TEST(Registration, AuthDataStructure) {
   // Credential id length larger than what follows.
   in.attestation_object = test::attestation_object(
       "none", Value::map({}),
-      test::authenticator_data(test::kRpId, kFlagUp | kFlagAt, 0, a.aaguid() + std::string("\x00\x40", 2) + "ab"));
+      test::authenticator_data(test::kRpId, kFlagUp | kFlagAt, 0,
+                               a.aaguid() + std::string("\x00\x40", 2) + "ab"));
   EXPECT_EQ(verify_registration(rp_config(), in).error(), Error::kBadAuthData);
 }
 
@@ -585,27 +607,30 @@ TEST(Registration, UnsupportedFormat) {
 TEST(Registration, PackedSelfAttestationFailures) {
   SoftAuthenticator a(cose::kES256);
   // The attStmt names another alg than the credential key's.
-  EXPECT_EQ(verify_registration(rp_config(), a.make_credential_packed_self(SoftAuthenticator::Options(), cose::kRS256).input(kChallenge))
+  EXPECT_EQ(verify_registration(rp_config(), a.make_credential_packed_self(
+                                                  SoftAuthenticator::Options(), cose::kRS256)
+                                                 .input(kChallenge))
                 .error(),
             Error::kBadAttestation);
   // Signature over the wrong client data hash.
   auto reg = a.make_credential();
   const std::string wrong_sig = a.sign(reg.auth_data + crypto::sha256("other client data"));
   auto in = reg.input(kChallenge);
-  in.attestation_object =
-      test::attestation_object("packed", SoftAuthenticator::packed_stmt(cose::kES256, wrong_sig), reg.auth_data);
+  in.attestation_object = test::attestation_object(
+      "packed", SoftAuthenticator::packed_stmt(cose::kES256, wrong_sig), reg.auth_data);
   EXPECT_EQ(verify_registration(rp_config(), in).error(), Error::kBadSignature);
   // Signed by another key.
   SoftAuthenticator other(cose::kES256);
   const std::string other_sig = other.sign(reg.auth_data + crypto::sha256(reg.client_data_json));
-  in.attestation_object =
-      test::attestation_object("packed", SoftAuthenticator::packed_stmt(cose::kES256, other_sig), reg.auth_data);
+  in.attestation_object = test::attestation_object(
+      "packed", SoftAuthenticator::packed_stmt(cose::kES256, other_sig), reg.auth_data);
   EXPECT_EQ(verify_registration(rp_config(), in).error(), Error::kBadSignature);
   // Missing sig / unknown member.
   in.attestation_object = test::attestation_object(
       "packed", Value::map({{Value::text("alg"), Value::integer(-7)}}), reg.auth_data);
   EXPECT_EQ(verify_registration(rp_config(), in).error(), Error::kBadAttestation);
-  Value stmt = SoftAuthenticator::packed_stmt(cose::kES256, a.sign(reg.auth_data + crypto::sha256(reg.client_data_json)));
+  Value stmt = SoftAuthenticator::packed_stmt(
+      cose::kES256, a.sign(reg.auth_data + crypto::sha256(reg.client_data_json)));
   stmt.mutable_entries().emplace_back(Value::text("ecdaaKeyId"), Value::bytes("k"));
   in.attestation_object = test::attestation_object("packed", stmt, reg.auth_data);
   EXPECT_EQ(verify_registration(rp_config(), in).error(), Error::kBadAttestation);
@@ -622,11 +647,12 @@ class PackedX5c : public ::testing::Test {
   RegistrationInput with_cert(const test::CertOptions& co, int alg = cose::kES256,
                               const SoftAuthenticator* signer = nullptr) {
     const std::string cert = test::make_attestation_cert(attestation_.key(), root_.key(), co);
-    const std::string sig =
-        (signer != nullptr ? signer : &attestation_)->sign(reg_.auth_data + crypto::sha256(reg_.client_data_json));
+    const std::string sig = (signer != nullptr ? signer : &attestation_)
+                                ->sign(reg_.auth_data + crypto::sha256(reg_.client_data_json));
     auto in = reg_.input(kChallenge);
     in.attestation_object = test::attestation_object(
-        "packed", SoftAuthenticator::packed_stmt(alg, sig, Value::Array{Value::bytes(cert)}), reg_.auth_data);
+        "packed", SoftAuthenticator::packed_stmt(alg, sig, Value::Array{Value::bytes(cert)}),
+        reg_.auth_data);
     return in;
   }
 };
@@ -660,16 +686,20 @@ TEST_F(PackedX5c, CertificateRequirements) {
 }
 
 TEST_F(PackedX5c, SignatureAndAlg) {
-  EXPECT_EQ(verify_registration(rp_config(), with_cert({}, cose::kES256, &cred_)).error(), Error::kBadSignature);
-  EXPECT_EQ(verify_registration(rp_config(), with_cert({}, cose::kEdDSA)).error(), Error::kBadAttestation);
+  EXPECT_EQ(verify_registration(rp_config(), with_cert({}, cose::kES256, &cred_)).error(),
+            Error::kBadSignature);
+  EXPECT_EQ(verify_registration(rp_config(), with_cert({}, cose::kEdDSA)).error(),
+            Error::kBadAttestation);
   // Garbage where the leaf certificate should be.
   auto in = reg_.input(kChallenge);
   in.attestation_object = test::attestation_object(
-      "packed", SoftAuthenticator::packed_stmt(cose::kES256, "sig", Value::Array{Value::bytes("not a cert")}),
+      "packed",
+      SoftAuthenticator::packed_stmt(cose::kES256, "sig", Value::Array{Value::bytes("not a cert")}),
       reg_.auth_data);
   EXPECT_EQ(verify_registration(rp_config(), in).error(), Error::kBadAttestation);
   in.attestation_object = test::attestation_object(
-      "packed", SoftAuthenticator::packed_stmt(cose::kES256, "sig", Value::Array{}), reg_.auth_data);
+      "packed", SoftAuthenticator::packed_stmt(cose::kES256, "sig", Value::Array{}),
+      reg_.auth_data);
   EXPECT_EQ(verify_registration(rp_config(), in).error(), Error::kBadAttestation);
 }
 
@@ -686,8 +716,10 @@ class Assertion : public ::testing::Test {
   }();
   StoredCredential stored_ = a_.stored(9);
 
-  tl::expected<AssertionResult, Error> run(const SoftAuthenticator::Options& o, const RpConfig& rp = rp_config()) {
-    return verify_assertion(rp, stored_, a_.get_assertion(o).input(a_.credential_id(), opts_.challenge));
+  tl::expected<AssertionResult, Error> run(const SoftAuthenticator::Options& o,
+                                           const RpConfig& rp = rp_config()) {
+    return verify_assertion(rp, stored_,
+                            a_.get_assertion(o).input(a_.credential_id(), opts_.challenge));
   }
   Error error(const SoftAuthenticator::Options& o, const RpConfig& rp = rp_config()) {
     auto r = run(o, rp);
@@ -786,12 +818,14 @@ TEST_F(Assertion, CredentialOfAnotherUser) {
   // by another user's authenticator fails against it.
   SoftAuthenticator other(cose::kES256, "other-user-credential");
   auto as = other.get_assertion(opts_);
-  EXPECT_EQ(verify_assertion(rp_config(), stored_, as.input(a_.credential_id(), opts_.challenge)).error(),
-            Error::kBadSignature);
+  EXPECT_EQ(
+      verify_assertion(rp_config(), stored_, as.input(a_.credential_id(), opts_.challenge)).error(),
+      Error::kBadSignature);
   // And a stored key of another algorithm than recorded is refused outright.
   StoredCredential mislabeled = stored_;
   mislabeled.alg = cose::kEdDSA;
-  EXPECT_EQ(verify_assertion(rp_config(), mislabeled, a_.get_assertion(opts_).input(a_.credential_id(), opts_.challenge))
+  EXPECT_EQ(verify_assertion(rp_config(), mislabeled,
+                             a_.get_assertion(opts_).input(a_.credential_id(), opts_.challenge))
                 .error(),
             Error::kBadCoseKey);
 }
@@ -841,8 +875,10 @@ TEST_F(Assertion, CredentialIdBounds) {
   auto as = a_.get_assertion(opts_);
   EXPECT_EQ(verify_assertion(rp_config(), stored_, as.input("", opts_.challenge)).error(),
             Error::kCredentialIdTooLong);
-  EXPECT_EQ(verify_assertion(rp_config(), stored_, as.input(std::string(1024, 'x'), opts_.challenge)).error(),
-            Error::kCredentialIdTooLong);
+  EXPECT_EQ(
+      verify_assertion(rp_config(), stored_, as.input(std::string(1024, 'x'), opts_.challenge))
+          .error(),
+      Error::kCredentialIdTooLong);
 }
 
 // ---- parsers directly -----------------------------------------------------------------

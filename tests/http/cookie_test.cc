@@ -1,11 +1,11 @@
 // Tests for Cookie header parsing and Set-Cookie rendering (RFC 6265).
 #include "http/cookie.h"
 
+#include <gtest/gtest.h>
+
 #include <optional>
 #include <string>
 #include <string_view>
-
-#include <gtest/gtest.h>
 
 namespace stepup::http {
 namespace {
@@ -20,46 +20,40 @@ class FindCookieTest : public ::testing::TestWithParam<FindCase> {};
 
 TEST_P(FindCookieTest, Table) {
   const FindCase& c = GetParam();
-  EXPECT_EQ(find_cookie(c.header, c.name), c.want) << "header: [" << c.header << "] name: " << c.name;
+  EXPECT_EQ(find_cookie(c.header, c.name), c.want)
+      << "header: [" << c.header << "] name: " << c.name;
 }
 
 INSTANTIATE_TEST_SUITE_P(
     Rfc6265, FindCookieTest,
     ::testing::Values(
         // RFC 6265 §5.4 serialisation: "a=b; c=d".
-        FindCase{"a=b; c=d", "a", "b"},
-        FindCase{"a=b; c=d", "c", "d"},
-        FindCase{"a=b; c=d", "e", std::nullopt},
-        FindCase{"", "a", std::nullopt},
+        FindCase{"a=b; c=d", "a", "b"}, FindCase{"a=b; c=d", "c", "d"},
+        FindCase{"a=b; c=d", "e", std::nullopt}, FindCase{"", "a", std::nullopt},
         FindCase{"a=b", "a", "b"},
         // Tolerant of missing and extra whitespace.
-        FindCase{"a=b;c=d", "c", "d"},
-        FindCase{"  a = b ;   c =  d  ", "a", "b"},
-        FindCase{"  a = b ;   c =  d  ", "c", "d"},
-        FindCase{"a=b;\tc=d", "c", "d"},
+        FindCase{"a=b;c=d", "c", "d"}, FindCase{"  a = b ;   c =  d  ", "a", "b"},
+        FindCase{"  a = b ;   c =  d  ", "c", "d"}, FindCase{"a=b;\tc=d", "c", "d"},
         // First occurrence wins (§5.4: more specific paths come first).
         FindCase{"sid=first; sid=second", "sid", "first"},
         // Names are case-sensitive and must match whole.
-        FindCase{"SID=x; sid=y", "sid", "y"},
-        FindCase{"xsid=1; sidx=2", "sid", std::nullopt},
+        FindCase{"SID=x; sid=y", "sid", "y"}, FindCase{"xsid=1; sidx=2", "sid", std::nullopt},
         // Empty values are values.
         FindCase{"a=; b=2", "a", ""},
         // '=' inside a value belongs to the value (§5.2: split at the first '=').
         FindCase{"tok=abc==; x=1", "tok", "abc=="},
         // Quoted values are unquoted.
-        FindCase{"a=\"quoted value\"; b=2", "a", "quoted value"},
-        FindCase{"a=\"\"", "a", ""},
+        FindCase{"a=\"quoted value\"; b=2", "a", "quoted value"}, FindCase{"a=\"\"", "a", ""},
         FindCase{"a=\"unterminated", "a", "\"unterminated"},
         // Pairs without '=' are ignored, empty pairs are skipped.
-        FindCase{"flag; a=1", "a", "1"},
-        FindCase{"flag", "flag", std::nullopt},
+        FindCase{"flag; a=1", "a", "1"}, FindCase{"flag", "flag", std::nullopt},
         FindCase{";; a=1 ;;", "a", "1"},
         // Control characters are rejected, in the value or the name asked for.
-        FindCase{"a=b\x01" "c", "a", std::nullopt},
-        FindCase{"a=b\x7f", "a", std::nullopt},
-        FindCase{"a=bad\x01; a=good", "a", std::nullopt},
-        FindCase{"a=1", "", std::nullopt},
-        FindCase{"a\x01=1", "a\x01", std::nullopt}));
+        FindCase{"a=b\x01"
+                 "c",
+                 "a", std::nullopt},
+        FindCase{"a=b\x7f", "a", std::nullopt}, FindCase{"a=bad\x01; a=good", "a", std::nullopt},
+        FindCase{"a=1", "", std::nullopt}, FindCase{"a\x01=1", "a\x01", std::nullopt}));
 
 TEST(FindCookieTest, ReturnsViewIntoHeader) {
   const std::string header = "x=1; stepup_session=abc123; y=2";
@@ -85,7 +79,8 @@ TEST(RenderCookieTest, AllAttributes) {
   c.max_age = 3600;
   c.secure = true;
   c.same_site = "Strict";
-  EXPECT_EQ(render(c), "__Host-sid=v-1.2_3; Path=/api; Max-Age=3600; HttpOnly; Secure; SameSite=Strict");
+  EXPECT_EQ(render(c),
+            "__Host-sid=v-1.2_3; Path=/api; Max-Age=3600; HttpOnly; Secure; SameSite=Strict");
 }
 
 TEST(RenderCookieTest, OptionalAttributesCanBeOmitted) {
@@ -156,7 +151,8 @@ TEST(RenderCookieTest, DeletionCookie) {
   c.max_age = 600;
   c.secure = true;
   EXPECT_EQ(render_deletion(c),
-            "stepup_session=; Path=/; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT; HttpOnly; Secure; "
+            "stepup_session=; Path=/; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT; HttpOnly; "
+            "Secure; "
             "SameSite=Lax");
   // A bad value does not matter for deletion, a bad name does.
   c.value = "bad value";

@@ -6,14 +6,14 @@
 // the element ids the browser tests and docs/hosted-pages.md rely on.
 #include "http/pages.h"
 
+#include <gtest/gtest.h>
+
 #include <algorithm>
 #include <cctype>
 #include <regex>
 #include <set>
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 namespace stepup::http {
 namespace {
@@ -65,7 +65,8 @@ std::vector<std::string> tags(std::string_view html, const std::string& tag) {
   std::vector<std::string> out;
   const std::string doc = lower(std::string(html));
   const std::regex re("<" + tag + "(\\s[^>]*)?>");
-  for (auto it = std::sregex_iterator(doc.begin(), doc.end(), re); it != std::sregex_iterator(); ++it) {
+  for (auto it = std::sregex_iterator(doc.begin(), doc.end(), re); it != std::sregex_iterator();
+       ++it) {
     out.push_back(it->str());
   }
   return out;
@@ -137,10 +138,10 @@ TEST(Pages, EveryEmbeddedFileIsServedWithItsBytes) {
 }
 
 TEST(Pages, UnknownPathsAreNotPages) {
-  for (const char* t : {"/assets/nope.css", "/assets/", "/assets", "/login/", "/login.html",
-                        "/account.html", "/step-up.html", "/assets/../login.html", "/%2e%2e/login",
-                        "/stepup.js/", "/LOGIN", "/api/v1/nothing", "/favicon.ico", "//login",
-                        "/assets/style.css/", ""}) {
+  for (const char* t :
+       {"/assets/nope.css", "/assets/", "/assets", "/login/", "/login.html", "/account.html",
+        "/step-up.html", "/assets/../login.html", "/%2e%2e/login", "/stepup.js/", "/LOGIN",
+        "/api/v1/nothing", "/favicon.ico", "//login", "/assets/style.css/", ""}) {
     EXPECT_FALSE(hosted_page(make_request(bhttp::verb::get, t)).has_value()) << t;
   }
 }
@@ -152,7 +153,8 @@ TEST(Pages, OnlyGetAndHead) {
 }
 
 TEST(Pages, HeadHasGetHeadersAndNoBody) {
-  for (const char* t : {"/login", "/step-up?acr=aal2", "/account", "/stepup.js", "/assets/style.css"}) {
+  for (const char* t :
+       {"/login", "/step-up?acr=aal2", "/account", "/stepup.js", "/assets/style.css"}) {
     auto get = hosted_page(make_request(bhttp::verb::get, t));
     auto head = hosted_page(make_request(bhttp::verb::head, t));
     ASSERT_TRUE(get && head) << t;
@@ -213,7 +215,8 @@ TEST(Pages, AssetRevalidatesByETag) {
 
 TEST(Pages, DifferentAssetsHaveDifferentETags) {
   std::set<std::string> seen;
-  for (const char* t : {"/stepup.js", "/assets/style.css", "/assets/common.js", "/assets/login.js"}) {
+  for (const char* t :
+       {"/stepup.js", "/assets/style.css", "/assets/common.js", "/assets/login.js"}) {
     auto res = hosted_page(make_request(bhttp::verb::get, t));
     ASSERT_TRUE(res.has_value()) << t;
     EXPECT_TRUE(seen.insert(field(*res, "ETag")).second) << t;
@@ -247,15 +250,18 @@ TEST(PagesHtml, NoInlineScriptOrStyle) {
     for (const auto& s : scripts) EXPECT_FALSE(attr(s, "src").empty()) << page << ": " << s;
     const std::regex body("<script[^>]*>([^<]*)</script>");
     std::size_t closed = 0;
-    for (auto it = std::sregex_iterator(doc.begin(), doc.end(), body); it != std::sregex_iterator(); ++it) {
+    for (auto it = std::sregex_iterator(doc.begin(), doc.end(), body); it != std::sregex_iterator();
+         ++it) {
       ++closed;
       EXPECT_TRUE((*it)[1].str().find_first_not_of(" \t\r\n") == std::string::npos)
           << page << ": inline code in " << it->str();
     }
     EXPECT_EQ(closed, scripts.size()) << page << ": a <script> with content or unclosed";
     EXPECT_EQ(doc.find("<style"), std::string::npos) << page;
-    EXPECT_FALSE(std::regex_search(doc, std::regex("\\sstyle\\s*="))) << page << ": style attribute";
-    EXPECT_FALSE(std::regex_search(doc, std::regex("\\son[a-z]+\\s*="))) << page << ": event handler attribute";
+    EXPECT_FALSE(std::regex_search(doc, std::regex("\\sstyle\\s*=")))
+        << page << ": style attribute";
+    EXPECT_FALSE(std::regex_search(doc, std::regex("\\son[a-z]+\\s*=")))
+        << page << ": event handler attribute";
     EXPECT_EQ(doc.find("javascript:"), std::string::npos) << page;
   }
 }
@@ -288,7 +294,8 @@ TEST(PagesHtml, EveryReferencedFileIsServed) {
     const std::string doc(asset(page));
     const std::regex ref("\\s(src|href)=\"([^\"#][^\"]*)\"");
     std::size_t n = 0;
-    for (auto it = std::sregex_iterator(doc.begin(), doc.end(), ref); it != std::sregex_iterator(); ++it) {
+    for (auto it = std::sregex_iterator(doc.begin(), doc.end(), ref); it != std::sregex_iterator();
+         ++it) {
       std::string target = (*it)[2].str();
       if (target.front() != '/') target = "/" + target;  // pages live at the root
       auto res = hosted_page(make_request(bhttp::verb::get, target));
@@ -306,7 +313,8 @@ TEST(PagesHtml, EveryInputHasALabel) {
     for (const auto& input : tags(doc, "input")) {
       const std::string id = attr(input, "id");
       ASSERT_FALSE(id.empty()) << page << ": " << input;
-      EXPECT_NE(doc.find("for=\"" + id + "\""), std::string::npos) << page << ": no label for #" << id;
+      EXPECT_NE(doc.find("for=\"" + id + "\""), std::string::npos)
+          << page << ": no label for #" << id;
     }
   }
 }
@@ -332,7 +340,8 @@ TEST(PagesHtml, PagesAreDeclaredAccessible) {
 // Element ids the browser tests and docs/hosted-pages.md promise.
 TEST(PagesHtml, StableElementIds) {
   const std::vector<std::pair<std::string, std::vector<std::string>>> want = {
-      {"login.html", {"username", "password", "login-submit", "error", "login-form", "passkey-login"}},
+      {"login.html",
+       {"username", "password", "login-submit", "error", "login-form", "passkey-login"}},
       {"step-up.html",
        {"reason", "level-name", "verify-form", "totp-code", "verify-submit", "use-recovery",
         "use-totp", "recovery-code", "error", "cancel", "use-webauthn"}},
@@ -361,23 +370,27 @@ TEST(PagesHtml, SecurityKeyComesFirst) {
   ASSERT_NE(account.find("id=\"add-webauthn\""), std::string::npos);
   EXPECT_LT(account.find("id=\"add-webauthn\""), account.find("id=\"enroll-totp\""));
   // The buttons are real buttons (keyboard, screen readers).
-  for (const auto& [page, id] : std::vector<std::pair<std::string, std::string>>{
-           {"step-up.html", "use-webauthn"}, {"login.html", "passkey-login"}, {"account.html", "add-webauthn"}}) {
+  for (const auto& [page, id] :
+       std::vector<std::pair<std::string, std::string>>{{"step-up.html", "use-webauthn"},
+                                                        {"login.html", "passkey-login"},
+                                                        {"account.html", "add-webauthn"}}) {
     bool found = false;
     for (const auto& b : tags(asset(page), "button")) found = found || attr(b, "id") == id;
     EXPECT_TRUE(found) << page << " #" << id << " is not a <button>";
   }
   const std::string modal(asset("stepup.js"));
   EXPECT_NE(modal.find("stepup-modal-use-webauthn"), std::string::npos);
-  EXPECT_NE(modal.find("form.append(keyBox, totpField"), std::string::npos) << "the key before the code";
+  EXPECT_NE(modal.find("form.append(keyBox, totpField"), std::string::npos)
+      << "the key before the code";
 }
 
 // Every page that runs a ceremony loads the shared WebAuthn helpers before
 // its own script (both are deferred, so document order is run order).
 TEST(PagesHtml, WebAuthnHelpersLoadBeforeThePageScript) {
-  for (const auto& [page, script] : std::vector<std::pair<std::string, std::string>>{
-           {"login.html", "assets/login.js"}, {"step-up.html", "assets/step-up.js"},
-           {"account.html", "assets/account.js"}}) {
+  for (const auto& [page, script] :
+       std::vector<std::pair<std::string, std::string>>{{"login.html", "assets/login.js"},
+                                                        {"step-up.html", "assets/step-up.js"},
+                                                        {"account.html", "assets/account.js"}}) {
     std::vector<std::string> order;
     for (const auto& t : tags(asset(page), "script")) order.push_back(attr(t, "src"));
     auto helpers = std::find(order.begin(), order.end(), "assets/webauthn.js");
@@ -394,7 +407,8 @@ TEST(PagesScripts, WebAuthnConversionsUseBase64url) {
   for (const char* path : {"assets/webauthn.js", "stepup.js"}) {
     const std::string js(asset(path));
     ASSERT_FALSE(js.empty()) << path;
-    EXPECT_NE(js.find(".replace(/\\+/g, '-').replace(/\\//g, '_').replace(/=+$/, '')"), std::string::npos)
+    EXPECT_NE(js.find(".replace(/\\+/g, '-').replace(/\\//g, '_').replace(/=+$/, '')"),
+              std::string::npos)
         << path << " does not encode base64url without padding";
     EXPECT_NE(js.find(".replace(/-/g, '+').replace(/_/g, '/')"), std::string::npos)
         << path << " does not decode base64url";
@@ -437,8 +451,8 @@ TEST(PagesScripts, NoHtmlInjectionSinks) {
   for (const auto& a : embedded_assets()) {
     if (!a.path.ends_with(".js")) continue;
     const std::string js(a.data);
-    for (const char* sink : {"innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(",
-                             "new Function"}) {
+    for (const char* sink : {"innerHTML", "outerHTML", "insertAdjacentHTML", "document.write",
+                             "eval(", "new Function"}) {
       EXPECT_EQ(js.find(sink), std::string::npos) << a.path << " uses " << sink;
     }
   }

@@ -4,6 +4,7 @@
 #include "http/server.h"
 
 #include <arpa/inet.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
@@ -23,8 +24,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 namespace stepup::http {
 namespace {
@@ -102,7 +101,8 @@ class Client {
     if (r.status_line.size() >= 12) r.status = std::stoi(r.status_line.substr(9, 3));
     while (pos != std::string::npos) {
       const std::size_t next = head.find("\r\n", pos + 2);
-      std::string line = head.substr(pos + 2, next == std::string::npos ? std::string::npos : next - pos - 2);
+      std::string line =
+          head.substr(pos + 2, next == std::string::npos ? std::string::npos : next - pos - 2);
       const auto colon = line.find(':');
       if (colon != std::string::npos) {
         std::string value = line.substr(colon + 1);
@@ -244,10 +244,11 @@ TEST(ServerTest, AnswersGetWith200AndBody) {
 
 TEST(ServerTest, PassesPeerAddressToHandler) {
   std::promise<ConnectionInfo> seen;
-  auto server = start_server(test_options(), [&](Request& req, const ConnectionInfo& conn, Responder respond) {
-    seen.set_value(conn);
-    respond(text(req.version(), "ok"));
-  });
+  auto server = start_server(test_options(),
+                             [&](Request& req, const ConnectionInfo& conn, Responder respond) {
+                               seen.set_value(conn);
+                               respond(text(req.version(), "ok"));
+                             });
   Client c(server->port());
   ASSERT_TRUE(c.send(get("/")));
   ASSERT_TRUE(c.read_response());
@@ -284,9 +285,10 @@ TEST(ServerTest, PipelinedRequestsAreAnsweredInOrder) {
 }
 
 TEST(ServerTest, HeadHasContentLengthButNoBody) {
-  auto server = start_server(test_options(), [](Request& req, const ConnectionInfo&, Responder respond) {
-    respond(text(req.version(), "hello"));
-  });
+  auto server =
+      start_server(test_options(), [](Request& req, const ConnectionInfo&, Responder respond) {
+        respond(text(req.version(), "hello"));
+      });
   Client c(server->port());
   ASSERT_TRUE(c.send("HEAD / HTTP/1.1\r\nHost: test\r\n\r\n"));
   auto r = c.read_response(/*head_request=*/true);
@@ -310,7 +312,8 @@ TEST(ServerTest, OversizedContentLengthGets413AndClose) {
     echo(req, c, std::move(r));
   });
   Client c(server->port());
-  ASSERT_TRUE(c.send("POST /x HTTP/1.1\r\nHost: test\r\nContent-Length: 100000\r\n\r\n" + std::string(2000, 'a')));
+  ASSERT_TRUE(c.send("POST /x HTTP/1.1\r\nHost: test\r\nContent-Length: 100000\r\n\r\n" +
+                     std::string(2000, 'a')));
   auto r = c.read_response();
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 413);
@@ -339,7 +342,8 @@ TEST(ServerTest, BodyAtTheLimitIsAccepted) {
   o.max_body_bytes = 1024;
   auto server = start_server(o, echo);
   Client c(server->port());
-  ASSERT_TRUE(c.send("POST /x HTTP/1.1\r\nHost: test\r\nContent-Length: 1024\r\n\r\n" + std::string(1024, 'b')));
+  ASSERT_TRUE(c.send("POST /x HTTP/1.1\r\nHost: test\r\nContent-Length: 1024\r\n\r\n" +
+                     std::string(1024, 'b')));
   auto r = c.read_response();
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 200);
@@ -349,7 +353,8 @@ TEST(ServerTest, BodyAtTheLimitIsAccepted) {
 TEST(ServerTest, ExpectContinueGets100ThenTheResponse) {
   auto server = start_server(test_options(), echo);
   Client c(server->port());
-  ASSERT_TRUE(c.send("POST /e HTTP/1.1\r\nHost: test\r\nContent-Length: 3\r\nExpect: 100-continue\r\n\r\n"));
+  ASSERT_TRUE(c.send(
+      "POST /e HTTP/1.1\r\nHost: test\r\nContent-Length: 3\r\nExpect: 100-continue\r\n\r\n"));
   auto interim = c.read_head_block();
   ASSERT_TRUE(interim);
   EXPECT_EQ(*interim, "HTTP/1.1 100 Continue");
@@ -452,14 +457,15 @@ TEST(ServerTest, IdleKeepAliveConnectionIsClosedAfterIdleTimeout) {
 
 TEST(ServerTest, HandlerMayRespondFromAnotherThread) {
   Deferred deferred;
-  auto server = start_server(test_options(), [&](Request& req, const ConnectionInfo&, Responder respond) {
-    const unsigned version = req.version();
-    std::string target(req.target());
-    deferred.run([respond = std::move(respond), version, target] {
-      std::this_thread::sleep_for(50ms);
-      respond(text(version, "late " + target));
-    });
-  });
+  auto server =
+      start_server(test_options(), [&](Request& req, const ConnectionInfo&, Responder respond) {
+        const unsigned version = req.version();
+        std::string target(req.target());
+        deferred.run([respond = std::move(respond), version, target] {
+          std::this_thread::sleep_for(50ms);
+          respond(text(version, "late " + target));
+        });
+      });
   Client c(server->port());
   for (int i = 0; i < 3; ++i) {  // and the connection stays usable
     const auto t0 = Clock::now();
@@ -474,10 +480,11 @@ TEST(ServerTest, HandlerMayRespondFromAnotherThread) {
 }
 
 TEST(ServerTest, ThrowingHandlerGets500AndServerSurvives) {
-  auto server = start_server(test_options(), [](Request& req, const ConnectionInfo& c, Responder respond) {
-    if (req.target() == "/boom") throw std::runtime_error("boom");
-    echo(req, c, std::move(respond));
-  });
+  auto server =
+      start_server(test_options(), [](Request& req, const ConnectionInfo& c, Responder respond) {
+        if (req.target() == "/boom") throw std::runtime_error("boom");
+        echo(req, c, std::move(respond));
+      });
   {
     Client c(server->port());
     ASSERT_TRUE(c.send(get("/boom")));
@@ -500,10 +507,11 @@ TEST(ServerTest, ThrowingHandlerGets500AndServerSurvives) {
 }
 
 TEST(ServerTest, ThrowAfterRespondingKeepsTheResponse) {
-  auto server = start_server(test_options(), [](Request& req, const ConnectionInfo&, Responder respond) {
-    respond(text(req.version(), "answered"));
-    throw std::runtime_error("late failure");
-  });
+  auto server =
+      start_server(test_options(), [](Request& req, const ConnectionInfo&, Responder respond) {
+        respond(text(req.version(), "answered"));
+        throw std::runtime_error("late failure");
+      });
   Client c(server->port());
   ASSERT_TRUE(c.send(get("/")));
   auto r = c.read_response();
@@ -513,11 +521,12 @@ TEST(ServerTest, ThrowAfterRespondingKeepsTheResponse) {
 }
 
 TEST(ServerTest, SecondCallOfResponderIsIgnored) {
-  auto server = start_server(test_options(), [](Request& req, const ConnectionInfo&, Responder respond) {
-    Responder copy = respond;
-    respond(text(req.version(), "first"));
-    copy(text(req.version(), "second"));
-  });
+  auto server =
+      start_server(test_options(), [](Request& req, const ConnectionInfo&, Responder respond) {
+        Responder copy = respond;
+        respond(text(req.version(), "first"));
+        copy(text(req.version(), "second"));
+      });
   Client c(server->port());
   ASSERT_TRUE(c.send(get("/") + get("/")));
   auto r1 = c.read_response();
@@ -530,11 +539,12 @@ TEST(ServerTest, SecondCallOfResponderIsIgnored) {
 }
 
 TEST(ServerTest, HandlerCanForceClose) {
-  auto server = start_server(test_options(), [](Request& req, const ConnectionInfo&, Responder respond) {
-    Response res = text(req.version(), "bye");
-    res.keep_alive(false);
-    respond(std::move(res));
-  });
+  auto server =
+      start_server(test_options(), [](Request& req, const ConnectionInfo&, Responder respond) {
+        Response res = text(req.version(), "bye");
+        res.keep_alive(false);
+        respond(std::move(res));
+      });
   Client c(server->port());
   ASSERT_TRUE(c.send(get("/")));
   auto r = c.read_response();
@@ -545,12 +555,13 @@ TEST(ServerTest, HandlerCanForceClose) {
 }
 
 TEST(ServerTest, KeepsHandlerServerHeaderAndContentLength) {
-  auto server = start_server(test_options(), [](Request& req, const ConnectionInfo&, Responder respond) {
-    Response res{bhttp::status::ok, req.version()};
-    res.set(bhttp::field::server, "custom");
-    res.content_length(0);
-    respond(std::move(res));
-  });
+  auto server =
+      start_server(test_options(), [](Request& req, const ConnectionInfo&, Responder respond) {
+        Response res{bhttp::status::ok, req.version()};
+        res.set(bhttp::field::server, "custom");
+        res.content_length(0);
+        respond(std::move(res));
+      });
   Client c(server->port());
   ASSERT_TRUE(c.send(get("/")));
   auto r = c.read_response();
@@ -720,14 +731,14 @@ extern "C" void ignore_signal(int) {}
 TEST(ServerTest, RunUntilSignalStopsOnSigterm) {
   // A harmless handler first, so a SIGTERM that arrived before the server's own
   // handler is installed cannot kill the test binary.
-  struct sigaction quiet{};
+  struct sigaction quiet {};
   quiet.sa_handler = ignore_signal;
   ASSERT_EQ(::sigaction(SIGTERM, &quiet, nullptr), 0);
 
   auto server = std::make_unique<Server>(test_options(), echo);
   auto done = std::async(std::launch::async, [&] { server->run_until_signal(); });
   ASSERT_TRUE(eventually([&] {
-    struct sigaction current{};
+    struct sigaction current {};
     ::sigaction(SIGTERM, nullptr, &current);
     return current.sa_handler != ignore_signal;  // the server's signal_set is armed
   }));
@@ -738,8 +749,8 @@ TEST(ServerTest, RunUntilSignalStopsOnSigterm) {
 }
 
 TEST(ServerTest, StartFailsWithClearMessage) {
-  const std::vector<std::string> bad = {"127.0.0.1", "127.0.0.1:99999", "127.0.0.1:http", "::1:80",
-                                        "[::1:80", "999.1.1.1:80"};
+  const std::vector<std::string> bad = {"127.0.0.1", "127.0.0.1:99999", "127.0.0.1:http",
+                                        "::1:80",    "[::1:80",         "999.1.1.1:80"};
   for (const auto& listen : bad) {
     ServerOptions o = test_options();
     o.listen = listen;
@@ -748,7 +759,8 @@ TEST(ServerTest, StartFailsWithClearMessage) {
       server.start();
       ADD_FAILURE() << listen << " was accepted";
     } catch (const std::runtime_error& e) {
-      EXPECT_EQ(std::string(e.what()).rfind("cannot listen on " + listen + ": ", 0), 0u) << e.what();
+      EXPECT_EQ(std::string(e.what()).rfind("cannot listen on " + listen + ": ", 0), 0u)
+          << e.what();
     }
   }
 }
@@ -807,11 +819,13 @@ TEST(JsonErrorBodyTest, EscapesQuotesBackslashesAndControls) {
 }
 
 TEST(JsonErrorBodyTest, KeepsValidUtf8AndReplacesInvalid) {
-  EXPECT_EQ(json_error_body("x", "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x94\x91"),
-            "{\"error\":\"x\",\"error_description\":\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x94\x91\"}");
+  EXPECT_EQ(
+      json_error_body("x", "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x94\x91"),
+      "{\"error\":\"x\",\"error_description\":\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x94\x91\"}");
   // Lone continuation byte, overlong '/', truncated sequence, UTF-16 surrogate.
-  EXPECT_EQ(json_error_body("x", "\x80|\xc0\xaf|\xe2\x82|\xed\xa0\x80"),
-            R"({"error":"x","error_description":"\ufffd|\ufffd\ufffd|\ufffd\ufffd|\ufffd\ufffd\ufffd"})");
+  EXPECT_EQ(
+      json_error_body("x", "\x80|\xc0\xaf|\xe2\x82|\xed\xa0\x80"),
+      R"({"error":"x","error_description":"\ufffd|\ufffd\ufffd|\ufffd\ufffd|\ufffd\ufffd\ufffd"})");
 }
 
 }  // namespace

@@ -1,6 +1,8 @@
 // Audit and SignIn: the events a sign-in and a step-up leave behind, the
 // hash chain verifying clean, and tampering done directly on the SQLite file
 // (triggers dropped first) being reported at the row it touched.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
 #include <sqlite3.h>
 
 #include <algorithm>
@@ -9,19 +11,16 @@
 #include <string>
 #include <vector>
 
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
-
 #include "service/service_env.h"
 
 namespace stepup::service {
 namespace {
 
-using ::testing::Contains;
-using ::testing::HasSubstr;
 using testenv::kClient;
 using testenv::kPassword;
 using testenv::kT0;
+using ::testing::Contains;
+using ::testing::HasSubstr;
 
 class AuditTest : public testenv::ServiceEnv {
  protected:
@@ -70,8 +69,8 @@ class AuditTest : public testenv::ServiceEnv {
   // lockout, and a recovery code: every kind of event the brief names.
   void make_history() {
     auto u = add_user("alice");
-    ASSERT_TRUE(rt().signin().with_password_sync("alice", "wrong password!", kClient)
-                    .has_value() == false);
+    ASSERT_TRUE(rt().signin().with_password_sync("alice", "wrong password!", kClient).has_value() ==
+                false);
     ASSERT_FALSE(rt().signin().with_password_sync("nobody", kPassword, kClient).has_value());
     auto s = rt().signin().with_password_sync("alice", kPassword, kClient);
     ASSERT_TRUE(s.has_value());
@@ -103,9 +102,8 @@ TEST_F(AuditTest, EventsAreRecorded) {
   make_history();
   const auto all = events();
   const auto n = names();
-  for (const char* e : {"login.failed", "login.succeeded", "step_up.requested",
-                        "step_up.succeeded", "step_up.failed", "factor.locked",
-                        "recovery_code.used", "factor.added"}) {
+  for (const char* e : {"login.failed", "login.succeeded", "step_up.requested", "step_up.succeeded",
+                        "step_up.failed", "factor.locked", "recovery_code.used", "factor.added"}) {
     EXPECT_THAT(n, Contains(std::string(e))) << e;
   }
   EXPECT_EQ(std::count(n.begin(), n.end(), "login.failed"), 2);
@@ -163,7 +161,7 @@ TEST_F(AuditTest, TriggersRefuseUpdateAndDelete) {
 
 struct TamperCase {
   const char* name;
-  const char* sql;         // %SEQ% is replaced by the target seq
+  const char* sql;          // %SEQ% is replaced by the target seq
   std::int64_t bad_offset;  // reported seq relative to the target
 };
 
@@ -179,7 +177,8 @@ TEST_P(AuditTamperTest, VerifyReportsTheTamperedSeq) {
     text.replace(p, 5, std::to_string(target));
   }
   sql("DROP TRIGGER IF EXISTS audit_events_no_update; "
-      "DROP TRIGGER IF EXISTS audit_events_no_delete; " + text);
+      "DROP TRIGGER IF EXISTS audit_events_no_delete; " +
+      text);
   auto rep = rt().audit().verify();
   EXPECT_FALSE(rep.ok);
   ASSERT_TRUE(rep.first_bad_seq.has_value()) << rep.problem;

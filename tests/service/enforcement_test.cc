@@ -2,10 +2,10 @@
 // table-driven over the rules of testenv::default_sections(); freshness
 // (max_age) to the second after a step-up; elevation lapse at exactly
 // reached_at + elevation.
+#include <gtest/gtest.h>
+
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "service/service_env.h"
 
@@ -20,12 +20,18 @@ enum class Cred { kNone, kGarbageBearer, kCookieAal1, kBearerAal1, kCookieAal2, 
 
 const char* cred_name(Cred c) {
   switch (c) {
-    case Cred::kNone: return "none";
-    case Cred::kGarbageBearer: return "garbage_bearer";
-    case Cred::kCookieAal1: return "cookie_aal1";
-    case Cred::kBearerAal1: return "bearer_aal1";
-    case Cred::kCookieAal2: return "cookie_aal2";
-    case Cred::kBearerAal2: return "bearer_aal2";
+    case Cred::kNone:
+      return "none";
+    case Cred::kGarbageBearer:
+      return "garbage_bearer";
+    case Cred::kCookieAal1:
+      return "cookie_aal1";
+    case Cred::kBearerAal1:
+      return "bearer_aal1";
+    case Cred::kCookieAal2:
+      return "cookie_aal2";
+    case Cred::kBearerAal2:
+      return "bearer_aal2";
   }
   return "?";
 }
@@ -43,18 +49,25 @@ class EnforcementTest : public testenv::ServiceEnv {
 
   Credential cred(Cred c) {
     switch (c) {
-      case Cred::kNone: return {};
-      case Cred::kGarbageBearer: return Credential{"not.a.jwt", ""};
-      case Cred::kCookieAal1: return Credential{"", plain_.cookie_value};
-      case Cred::kBearerAal1: return Credential{plain_.tokens.access_token, ""};
-      case Cred::kCookieAal2: return Credential{"", up_.cookie_value};
-      case Cred::kBearerAal2: return Credential{up_.tokens.access_token, ""};
+      case Cred::kNone:
+        return {};
+      case Cred::kGarbageBearer:
+        return Credential{"not.a.jwt", ""};
+      case Cred::kCookieAal1:
+        return Credential{"", plain_.cookie_value};
+      case Cred::kBearerAal1:
+        return Credential{plain_.tokens.access_token, ""};
+      case Cred::kCookieAal2:
+        return Credential{"", up_.cookie_value};
+      case Cred::kBearerAal2:
+        return Credential{up_.tokens.access_token, ""};
     }
     return {};
   }
 
   Verdict verdict(std::string_view method, std::string_view path, Cred c) {
-    auto v = rt().enforcement().decide(core::RequestFacts{method, "app.example.com", path}, cred(c));
+    auto v =
+        rt().enforcement().decide(core::RequestFacts{method, "app.example.com", path}, cred(c));
     EXPECT_TRUE(v.has_value());
     return v ? v->decision.verdict : Verdict::kDeny;
   }
@@ -119,8 +132,8 @@ TEST_F(EnforcementTest, DecisionTable) {
       ASSERT_TRUE(v->who.has_value());
       EXPECT_EQ(v->who->session.subject, "alice");
     }
-    if (c.expected == Verdict::kAllow && c.cred != Cred::kNone &&
-        c.cred != Cred::kGarbageBearer && std::string(c.path) != "/public/x") {
+    if (c.expected == Verdict::kAllow && c.cred != Cred::kNone && c.cred != Cred::kGarbageBearer &&
+        std::string(c.path) != "/public/x") {
       ASSERT_TRUE(v->who.has_value());
       EXPECT_EQ(v->who->session.subject, "alice");
       const bool bearer = c.cred == Cred::kBearerAal1 || c.cred == Cred::kBearerAal2;
@@ -209,8 +222,8 @@ TEST_F(EnforcementTest, ElevationLapsesAtExactlyReachedAtPlusElevation) {
   // session falls back to aal1 and gets the step-up challenge.
   for (Cred c : {Cred::kCookieAal2, Cred::kBearerAal2}) {
     const Verdict after = c == Cred::kBearerAal2 ? Verdict::kLogin : Verdict::kStepUp;
-    for (Step st : {Step{0, Verdict::kAllow}, Step{119, Verdict::kAllow},
-                    Step{120, after}, Step{121, after}}) {
+    for (Step st : {Step{0, Verdict::kAllow}, Step{119, Verdict::kAllow}, Step{120, after},
+                    Step{121, after}}) {
       SCOPED_TRACE(std::string(cred_name(c)) + " at +" + std::to_string(st.at));
       clock().set(t + st.at);
       EXPECT_EQ(core::to_string(verdict("GET", "/pay/x", c)), core::to_string(st.pay));

@@ -2,19 +2,19 @@
 // held (kStepUpRequired names the level and max_age), the TOTP enrollment and
 // confirmation flow, removal, and revocation of the user's other sessions on
 // a change (config default) while the current one survives.
-#include <string>
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include <string>
 
 #include "service/service_env.h"
 
 namespace stepup::service {
 namespace {
 
-using ::testing::HasSubstr;
 using testenv::kClient;
 using testenv::kT0;
+using ::testing::HasSubstr;
 
 class EnrollmentTest : public testenv::ServiceEnv {};
 
@@ -94,12 +94,12 @@ TEST_F(EnrollmentTest, TotpEnrollAndConfirm) {
   EXPECT_EQ(f->secret.find(t->secret_base32), std::string::npos);  // sealed at rest
   auto secret = factors::base32_decode(t->secret_base32).value_or("");
 
-  auto bad = rt().enrollment().confirm_totp(who(s.cookie_value), t->factor_id,
-                                            wrong_code(secret), kClient);
+  auto bad = rt().enrollment().confirm_totp(who(s.cookie_value), t->factor_id, wrong_code(secret),
+                                            kClient);
   ASSERT_FALSE(bad.has_value());
   EXPECT_EQ(bad.error().code, ErrorCode::kInvalidCode);
-  auto other = rt().enrollment().confirm_totp(who(s.cookie_value), "nope", code_now(secret),
-                                              kClient);
+  auto other =
+      rt().enrollment().confirm_totp(who(s.cookie_value), "nope", code_now(secret), kClient);
   ASSERT_FALSE(other.has_value());
   EXPECT_EQ(other.error().code, ErrorCode::kNotFound);
 
@@ -112,8 +112,8 @@ TEST_F(EnrollmentTest, TotpEnrollAndConfirm) {
   EXPECT_EQ(f->failures, 0);
   EXPECT_EQ(f->name, "Work phone");
   // Now a second factor is held: the next change needs a step-up.
-  auto again = rt().enrollment().confirm_totp(who(s.cookie_value), t->factor_id,
-                                              code_now(secret), kClient);
+  auto again =
+      rt().enrollment().confirm_totp(who(s.cookie_value), t->factor_id, code_now(secret), kClient);
   ASSERT_FALSE(again.has_value());
   EXPECT_EQ(again.error().code, ErrorCode::kStepUpRequired);
   // The confirmation spent the current code.
@@ -140,8 +140,8 @@ TEST_F(EnrollmentTest, RemoveNeedsStepUpOnlyForConfirmedFactors) {
   ASSERT_TRUE(pending.has_value());
   // Stale now, but an unconfirmed enrollment can still be dropped.
   clock().advance(301);
-  ASSERT_TRUE(rt().enrollment().remove(who(up.cookie_value), pending->factor_id, kClient)
-                  .has_value());
+  ASSERT_TRUE(
+      rt().enrollment().remove(who(up.cookie_value), pending->factor_id, kClient).has_value());
   EXPECT_FALSE(rt().store().find_factor(pending->factor_id).has_value());
   auto rm = rt().enrollment().remove(who(up.cookie_value), fid, kClient);
   ASSERT_FALSE(rm.has_value());
@@ -172,8 +172,8 @@ class FactorChangeRevocationTest : public testenv::ServiceEnv,
                                    public ::testing::WithParamInterface<RevokeCase> {};
 
 TEST_P(FactorChangeRevocationTest, OtherSessionsOfTheUserOnly) {
-  start({{"step_up", std::string("{ revoke_other_sessions_on_factor_change: ") +
-                         GetParam().flag + " }"}});
+  start({{"step_up",
+          std::string("{ revoke_other_sessions_on_factor_change: ") + GetParam().flag + " }"}});
   auto u = add_user("alice");
   auto bob = add_user("bob");
   auto [fid, secret] = enroll_totp(u);

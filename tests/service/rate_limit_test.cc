@@ -1,21 +1,22 @@
 // RateLimiter (per-key token buckets) and KeyRing (signing keys kept in the
 // store, rotation with a publication window). The limiter takes milliseconds
 // from the caller, so time is just a number here.
-#include <string>
+#include "service/rate_limit.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <string>
+
 #include "service/keyring.h"
-#include "service/rate_limit.h"
 #include "service/service_env.h"
 
 namespace stepup::service {
 namespace {
 
+using testenv::kT0;
 using ::testing::HasSubstr;
 using ::testing::Not;
-using testenv::kT0;
 
 constexpr std::int64_t kMs = 1'700'000'000'000;
 
@@ -58,8 +59,7 @@ INSTANTIATE_TEST_SUITE_P(Rates, RefillTest,
                          ::testing::Values(RefillCase{1, 10, 999, 0}, RefillCase{1, 10, 1000, 1},
                                            RefillCase{1, 10, 4500, 4},
                                            RefillCase{1, 10, 60'000, 10},  // capped at burst
-                                           RefillCase{2, 10, 1000, 2},
-                                           RefillCase{0.25, 2, 3999, 0},
+                                           RefillCase{2, 10, 1000, 2}, RefillCase{0.25, 2, 3999, 0},
                                            RefillCase{0.25, 2, 4000, 1}));
 
 TEST(RateLimiterTest, KeysAreIndependent) {

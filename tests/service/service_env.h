@@ -6,6 +6,7 @@
 // "..."}})). Helpers sign users in, enroll TOTP, compute codes at the fake
 // time and run a whole step-up. Not thread-safe (one test, one thread).
 #pragma once
+#include <gtest/gtest.h>
 #include <stdlib.h>
 
 #include <cstdio>
@@ -16,8 +17,6 @@
 #include <set>
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "config/config.h"
 #include "factors/totp.h"
@@ -49,13 +48,12 @@ inline std::map<std::string, std::string> default_sections() {
        "  aal2: { reached_by: [[pwd, otp], [pwd, hwk]], elevation: 15m },"
        "  aal3: { reached_by: [[pwd, hwk, user]], elevation: 5m } }"},
       {"base_level", "aal1"},
-      {"rules",
-       R"([ { path: "/public/**", public: true },)"
-       R"(  { path: "/blocked/**", deny: true, reason: "This area is closed" },)"
-       R"(  { path: "/admin/**", level: aal2, max_age: 5m },)"
-       R"(  { path: "/pay/**", level: aal2 },)"
-       R"(  { path: "/top/**", level: aal3 },)"
-       R"(  { path: "/app/**", level: aal1 } ])"},
+      {"rules", R"([ { path: "/public/**", public: true },)"
+                R"(  { path: "/blocked/**", deny: true, reason: "This area is closed" },)"
+                R"(  { path: "/admin/**", level: aal2, max_age: 5m },)"
+                R"(  { path: "/pay/**", level: aal2 },)"
+                R"(  { path: "/top/**", level: aal3 },)"
+                R"(  { path: "/app/**", level: aal1 } ])"},
       {"default", "{ deny: true }"},
       {"step_up",
        "{ challenge_ttl: 5m, enrollment_max_age: 5m, "
@@ -173,8 +171,7 @@ class ServiceEnv : public ::testing::Test {
 
   Result<StepUpResult> verify_totp(const std::string& cookie, const std::string& challenge_id,
                                    const std::string& code) {
-    return rt().step_up().verify(who(cookie), challenge_id, proof("totp", code),
-                                 kClient);
+    return rt().step_up().verify(who(cookie), challenge_id, proof("totp", code), kClient);
   }
 
   // Full step-up with the current TOTP code; returns the result (new cookie).

@@ -3,22 +3,22 @@
 // id rotation (taking effect at once despite the per-thread caches), refresh
 // rotation with reuse detection and its grace window. Real SQLite store,
 // FakeClock.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
 #include <algorithm>
 #include <string>
 #include <vector>
-
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
 
 #include "service/service_env.h"
 
 namespace stepup::service {
 namespace {
 
-using ::testing::ElementsAre;
-using ::testing::UnorderedElementsAre;
 using testenv::kClient;
 using testenv::kT0;
+using ::testing::ElementsAre;
+using ::testing::UnorderedElementsAre;
 
 class SessionsTest : public testenv::ServiceEnv {};
 
@@ -87,7 +87,7 @@ struct ExpCase {
   const char* sessions;
   const char* aal2_elevation;
   bool step_up;
-  core::Seconds step_up_at;   // offset from kT0
+  core::Seconds step_up_at;    // offset from kT0
   core::Seconds expected_exp;  // offset from kT0
 };
 
@@ -96,12 +96,11 @@ class AccessTokenExpTest : public testenv::ServiceEnv,
 
 TEST_P(AccessTokenExpTest, ExpIsTheEarliestCap) {
   const auto& p = GetParam();
-  std::string levels = std::string("{ aal1: { reached_by: [[pwd]] }, aal2: { reached_by: [[pwd, otp]], elevation: ") +
-                       p.aal2_elevation + " } }";
-  start({{"tokens", p.tokens},
-         {"sessions", p.sessions},
-         {"levels", levels},
-         {"rules", "[]"}});
+  std::string levels =
+      std::string(
+          "{ aal1: { reached_by: [[pwd]] }, aal2: { reached_by: [[pwd, otp]], elevation: ") +
+      p.aal2_elevation + " } }";
+  start({{"tokens", p.tokens}, {"sessions", p.sessions}, {"levels", levels}, {"rules", "[]"}});
   auto u = add_user("alice");
   auto [fid, secret] = enroll_totp(u);
   auto s = sign_in(u);
@@ -125,17 +124,18 @@ TEST_P(AccessTokenExpTest, ExpIsTheEarliestCap) {
 
 INSTANTIATE_TEST_SUITE_P(
     Caps, AccessTokenExpTest,
-    ::testing::Values(
-        ExpCase{"ttl", "{ access_ttl: 10m }", "{ idle_timeout: 30m, absolute_timeout: 12h }",
-                "15m", false, 0, 600},
-        ExpCase{"session_expiry", "{ access_ttl: 10m }",
-                "{ idle_timeout: 4m, absolute_timeout: 5m }", "15m", false, 0, 300},
-        ExpCase{"elevation_shorter_than_ttl", "{ access_ttl: 10m }",
-                "{ idle_timeout: 30m, absolute_timeout: 12h }", "2m", true, 100, 100 + 120},
-        ExpCase{"ttl_shorter_than_elevation", "{ access_ttl: 10m }",
-                "{ idle_timeout: 30m, absolute_timeout: 12h }", "15m", true, 100, 100 + 600},
-        ExpCase{"session_expiry_before_elevation", "{ access_ttl: 10m }",
-                "{ idle_timeout: 5m, absolute_timeout: 5m }", "15m", true, 100, 300}),
+    ::testing::Values(ExpCase{"ttl", "{ access_ttl: 10m }",
+                              "{ idle_timeout: 30m, absolute_timeout: 12h }", "15m", false, 0, 600},
+                      ExpCase{"session_expiry", "{ access_ttl: 10m }",
+                              "{ idle_timeout: 4m, absolute_timeout: 5m }", "15m", false, 0, 300},
+                      ExpCase{"elevation_shorter_than_ttl", "{ access_ttl: 10m }",
+                              "{ idle_timeout: 30m, absolute_timeout: 12h }", "2m", true, 100,
+                              100 + 120},
+                      ExpCase{"ttl_shorter_than_elevation", "{ access_ttl: 10m }",
+                              "{ idle_timeout: 30m, absolute_timeout: 12h }", "15m", true, 100,
+                              100 + 600},
+                      ExpCase{"session_expiry_before_elevation", "{ access_ttl: 10m }",
+                              "{ idle_timeout: 5m, absolute_timeout: 5m }", "15m", true, 100, 300}),
     [](const auto& info) { return std::string(info.param.name); });
 
 TEST_F(SessionsTest, StepUpTokenClaimsAndLapse) {
@@ -153,7 +153,7 @@ TEST_F(SessionsTest, StepUpTokenClaimsAndLapse) {
   EXPECT_THAT(c.amr, UnorderedElementsAre("pwd", "otp"));
   EXPECT_EQ(c.auth_time, t);
   EXPECT_EQ(c.iat, t);
-  EXPECT_EQ(c.exp, t + 120);  // elevation (2m) < access_ttl (10m)
+  EXPECT_EQ(c.exp, t + 120);              // elevation (2m) < access_ttl (10m)
   EXPECT_EQ(c.sid, s.session.public_id);  // public id survives rotation
 
   // Still held one second before the lapse.

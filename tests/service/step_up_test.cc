@@ -3,24 +3,24 @@
 // lockout schedule (count before check, doubling delay, no reset by a new
 // challenge, reset by a success) and recovery codes. TOTP codes come from
 // factors::totp_code at the fake time; one is cross-checked with oathtool.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
 #include <cstdio>
 #include <ctime>
 #include <string>
 #include <vector>
-
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
 
 #include "service/service_env.h"
 
 namespace stepup::service {
 namespace {
 
+using testenv::kClient;
+using testenv::kT0;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::UnorderedElementsAre;
-using testenv::kClient;
-using testenv::kT0;
 
 class StepUpTest : public testenv::ServiceEnv {
  protected:

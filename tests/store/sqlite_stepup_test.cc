@@ -4,6 +4,7 @@
 // fresh temporary directory per test. Races run on two Store instances
 // opened on the same file, so they exercise SQLite's own locking and not
 // only the in-process write mutex.
+#include <gtest/gtest.h>
 #include <sqlite3.h>
 #include <stdlib.h>
 
@@ -15,8 +16,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "store/sqlite_schema.h"
 #include "store/store.h"

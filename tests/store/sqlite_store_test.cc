@@ -1,5 +1,6 @@
 // Integration tests for the SQLite store: a real database file in a fresh
 // temporary directory per test.
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <sqlite3.h>
 #include <stdlib.h>
@@ -13,8 +14,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "store/audit_hash.h"
 #include "store/sqlite_schema.h"
@@ -402,8 +401,7 @@ TEST_F(SqliteStoreTest, RotateSessionIdKillsOldHash) {
   // A new id colliding with another live session's id is refused.
   const Session other = make_session(u.id, "2", kNow);
   ASSERT_TRUE(store_->create_session(other).has_value());
-  EXPECT_EQ(store_->rotate_session_id(s.public_id, other.id_hash).error(),
-            StoreError::kConflict);
+  EXPECT_EQ(store_->rotate_session_id(s.public_id, other.id_hash).error(), StoreError::kConflict);
   EXPECT_TRUE(store_->find_session(fresh).has_value());
 
   // A revoked session is not rotated back into use.
@@ -461,8 +459,8 @@ TEST_F(SqliteStoreTest, RefreshRotationTwiceIsConflict) {
   ASSERT_TRUE(store_->create_session(make_session(u.id, "1", kNow)).has_value());
   ASSERT_TRUE(store_->add_refresh_token(make_refresh("rt-1", "pub-1")).has_value());
 
-  ASSERT_TRUE(store_->rotate_refresh_token("rt-1", make_refresh("rt-2", "pub-1"), kNow + 5)
-                  .has_value());
+  ASSERT_TRUE(
+      store_->rotate_refresh_token("rt-1", make_refresh("rt-2", "pub-1"), kNow + 5).has_value());
   auto old = store_->find_refresh_token("rt-1");
   EXPECT_EQ(old->rotated_at, kNow + 5);
   EXPECT_EQ(old->replaced_by, "rt-2");
@@ -476,8 +474,8 @@ TEST_F(SqliteStoreTest, RefreshRotationTwiceIsConflict) {
   EXPECT_EQ(store_->find_refresh_token("rt-1")->replaced_by, "rt-2");
 
   // The chain continues from the current token.
-  ASSERT_TRUE(store_->rotate_refresh_token("rt-2", make_refresh("rt-3", "pub-1"), kNow + 7)
-                  .has_value());
+  ASSERT_TRUE(
+      store_->rotate_refresh_token("rt-2", make_refresh("rt-3", "pub-1"), kNow + 7).has_value());
 
   EXPECT_EQ(store_->rotate_refresh_token("nope", make_refresh("rt-9", "pub-1"), kNow).error(),
             StoreError::kNotFound);
@@ -502,8 +500,8 @@ TEST_F(SqliteStoreTest, RevokeRefreshFamily) {
   ASSERT_TRUE(store_->create_session(make_session(u.id, "1", kNow)).has_value());
   ASSERT_TRUE(store_->create_session(make_session(u.id, "2", kNow)).has_value());
   ASSERT_TRUE(store_->add_refresh_token(make_refresh("a-1", "pub-1")).has_value());
-  ASSERT_TRUE(store_->rotate_refresh_token("a-1", make_refresh("a-2", "pub-1"), kNow + 1)
-                  .has_value());
+  ASSERT_TRUE(
+      store_->rotate_refresh_token("a-1", make_refresh("a-2", "pub-1"), kNow + 1).has_value());
   ASSERT_TRUE(store_->add_refresh_token(make_refresh("b-1", "pub-2")).has_value());
 
   ASSERT_TRUE(store_->revoke_refresh_family("pub-1").has_value());
@@ -517,8 +515,8 @@ TEST_F(SqliteStoreTest, RevokeRefreshFamily) {
 
   // Another session's family is untouched.
   EXPECT_EQ(store_->find_refresh_token("b-1")->rotated_at, 0);
-  EXPECT_TRUE(store_->rotate_refresh_token("b-1", make_refresh("b-2", "pub-2"), kNow + 3)
-                  .has_value());
+  EXPECT_TRUE(
+      store_->rotate_refresh_token("b-1", make_refresh("b-2", "pub-2"), kNow + 3).has_value());
 
   // Idempotent; unknown session is kNotFound.
   EXPECT_TRUE(store_->revoke_refresh_family("pub-1").has_value());
@@ -529,9 +527,9 @@ TEST_F(SqliteStoreTest, RevokeRefreshFamily) {
 
 TEST_F(SqliteStoreTest, SigningKeys) {
   SigningKey k1{"kid-1", "ES256", "-----BEGIN PRIVATE KEY-----\n1\n", R"({"kty":"EC"})", kNow,
-                0, 0};
-  SigningKey k2{"kid-2", "EdDSA", "-----BEGIN PRIVATE KEY-----\n2\n", R"({"kty":"OKP"})",
-                kNow + 100, 0, 0};
+                0,       0};
+  SigningKey k2{
+      "kid-2", "EdDSA", "-----BEGIN PRIVATE KEY-----\n2\n", R"({"kty":"OKP"})", kNow + 100, 0, 0};
   ASSERT_TRUE(store_->add_signing_key(k1).has_value());
   ASSERT_TRUE(store_->add_signing_key(k2).has_value());
   EXPECT_EQ(store_->add_signing_key(k1).error(), StoreError::kConflict);
@@ -550,8 +548,7 @@ TEST_F(SqliteStoreTest, SigningKeys) {
   EXPECT_EQ((*keys)[1].retired_at, kNow + 200);
   EXPECT_EQ((*keys)[1].publish_until, kNow + 900);
   EXPECT_EQ((*keys)[0].retired_at, 0);
-  EXPECT_EQ(store_->retire_signing_key("kid-missing", kNow, kNow).error(),
-            StoreError::kNotFound);
+  EXPECT_EQ(store_->retire_signing_key("kid-missing", kNow, kNow).error(), StoreError::kNotFound);
 }
 
 // ---------------------------------------------------------------- audit
