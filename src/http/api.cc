@@ -1006,6 +1006,13 @@ class Api {
     line("stepup_logins_total", "result=\"failed\"", metrics_.logins_failed);
     out += "# TYPE stepup_token_refreshes_total counter\n";
     line("stepup_token_refreshes_total", "", metrics_.refreshes);
+    const auto ws = rt_.store().write_stats();
+    out += "# HELP stepup_store_commits_total Store write transactions committed.\n";
+    out += "# TYPE stepup_store_commits_total counter\n";
+    line("stepup_store_commits_total", "", ws.commits);
+    out += "# HELP stepup_store_writes_total Store writes, grouped into those commits.\n";
+    out += "# TYPE stepup_store_writes_total counter\n";
+    line("stepup_store_writes_total", "", ws.writes);
     out += "# TYPE stepup_password_queue gauge\n";
     line("stepup_password_queue", "", static_cast<std::uint64_t>(rt_.password_pool().queued()));
     if (metrics_.requests_total) {

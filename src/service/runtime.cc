@@ -4,6 +4,10 @@
 
 namespace stepup::service {
 
+namespace {
+constexpr int kApiWorkers = 64;
+}  // namespace
+
 std::unique_ptr<store::Store> open_store(const config::Config& cfg) {
   if (cfg.storage.driver != "sqlite") {
     throw std::runtime_error("storage driver '" + cfg.storage.driver + "' is not supported");
@@ -39,7 +43,11 @@ Runtime::Runtime(config::Config cfg, std::unique_ptr<Clock> clock)
   sessions_ = std::make_unique<Sessions>(cfg_, *store_, *clock_, keys_, *audit_);
   pool_ = std::make_unique<factors::PasswordPool>(cfg_.passwords.hash_workers,
                                                   cfg_.passwords.hash_queue);
-  api_pool_ = std::make_unique<factors::PasswordPool>(4, 4096);
+  // API workers mostly wait for a durable commit, and the store puts the
+  // writes of every waiting worker into one commit (group commit): enough
+  // workers to fill a commit, few enough to stay cheap (stacks are lazily
+  // committed memory).
+  api_pool_ = std::make_unique<factors::PasswordPool>(kApiWorkers, 4096);
   signin_ = std::make_unique<SignIn>(cfg_, *store_, *clock_, *sessions_, *audit_, *pool_);
   enforcement_ = std::make_unique<Enforcement>(cfg_, *sessions_, *clock_);
   check_ = std::make_unique<FactorCheck>(cfg_, *store_, *clock_, *box_, *audit_);

@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <boost/json.hpp>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
 #include <unordered_map>
 
 #include "crypto/hash.h"
@@ -53,6 +56,84 @@ thread_local ThreadCache tl_cache;
 
 }  // namespace
 
+// Idle-deadline pushes, written to the store off the decision path. Touches
+// are kept per session (the latest wins) until a background thread stores
+// them, all queued ones in one transaction. While queued or being written
+// they are still visible to readers through pending(), so a session read
+// from the store in that window is not mistaken for an idle one.
+class Sessions::Toucher {
+ public:
+  explicit Toucher(store::Store& store) : store_(store), thread_([this] { loop(); }) {}
+  ~Toucher() {
+    {
+      std::lock_guard lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();  // the loop stores what is queued before it ends
+  }
+
+  void push(const std::string& public_id, core::UnixTime last_seen, core::UnixTime idle) {
+    {
+      std::lock_guard lock(mu_);
+      auto& t = queued_[public_id];
+      if (t.last_seen >= last_seen) return;
+      t = store::Store::Touch{public_id, last_seen, idle};
+      ++pushed_;
+    }
+    cv_.notify_all();
+  }
+
+  // The newest touch of `public_id` not yet known to be stored.
+  std::optional<store::Store::Touch> pending(const std::string& public_id) {
+    std::lock_guard lock(mu_);
+    std::optional<store::Store::Touch> best;
+    for (const auto* m : {&writing_, &queued_}) {
+      auto it = m->find(public_id);
+      if (it != m->end() && (!best || it->second.last_seen > best->last_seen)) best = it->second;
+    }
+    return best;
+  }
+
+  void flush() {
+    std::unique_lock lock(mu_);
+    const auto target = pushed_;
+    cv_.wait(lock, [&] { return stored_ >= target; });
+  }
+
+ private:
+  void loop() {
+    std::unique_lock lock(mu_);
+    for (;;) {
+      cv_.wait(lock, [&] { return stop_ || !queued_.empty(); });
+      if (queued_.empty() && stop_) return;
+      writing_.swap(queued_);
+      const auto upto = pushed_;
+      std::vector<store::Store::Touch> batch;
+      batch.reserve(writing_.size());
+      for (const auto& [id, t] : writing_) batch.push_back(t);
+      lock.unlock();
+      // A failure (disk full, busy) drops these pushes: the sessions keep
+      // their stored deadline, which only ends them sooner.
+      (void)store_.touch_sessions(batch);
+      lock.lock();
+      writing_.clear();
+      stored_ = upto;
+      cv_.notify_all();
+    }
+  }
+
+  store::Store& store_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::unordered_map<std::string, store::Store::Touch> queued_;
+  std::unordered_map<std::string, store::Store::Touch> writing_;
+  std::uint64_t pushed_ = 0;  // touches accepted
+  std::uint64_t stored_ = 0;  // of those, written (or dropped after a failure)
+  bool stop_ = false;
+  std::thread thread_;  // last: started once the members above exist
+};
+
 Sessions::Sessions(const config::Config& cfg, store::Store& store, const Clock& clock,
                    std::shared_ptr<const KeyRing> keys, Audit& audit)
     : cfg_(cfg), store_(store), clock_(clock), keys_(std::move(keys)), audit_(audit) {
@@ -60,6 +141,18 @@ Sessions::Sessions(const config::Config& cfg, store::Store& store, const Clock& 
                                  cfg_.tokens.clock_skew);
   if (!v) throw std::runtime_error("token verifier: " + v.error());
   verifier_ = std::make_unique<TokenVerifier>(std::move(*v));
+  toucher_ = std::make_unique<Toucher>(store_);
+}
+
+Sessions::~Sessions() = default;
+
+void Sessions::flush_touches() { toucher_->flush(); }
+
+void Sessions::apply_pending_touch(store::Session& s) {
+  if (auto t = toucher_->pending(s.public_id); t && t->last_seen > s.last_seen_at) {
+    s.last_seen_at = t->last_seen;
+    s.idle_expires_at = t->idle_expires_at;
+  }
 }
 
 void Sessions::held_levels(const core::LevelTable& levels,
@@ -154,6 +247,7 @@ Result<Authenticated> Sessions::from_cookie(std::string_view cookie_value) {
       return fail(ErrorCode::kUnavailable, "The session store is unavailable");
     }
     sess = std::move(*s);
+    apply_pending_touch(sess);
     ThreadCache::bound(cache.by_cookie);
     cache.by_cookie[std::string(cookie_value)] = CachedSession{sess, now};
   }
@@ -163,7 +257,7 @@ Result<Authenticated> Sessions::from_cookie(std::string_view cookie_value) {
   if (now - live.last_seen_at >= kTouchEvery) {
     live.last_seen_at = now;
     live.idle_expires_at = std::min(now + cfg_.sessions.idle_timeout, live.expires_at);
-    (void)store_.touch_session(live.public_id, live.last_seen_at, live.idle_expires_at);
+    toucher_->push(live.public_id, live.last_seen_at, live.idle_expires_at);
     if (auto it = cache.by_cookie.find(std::string(cookie_value)); it != cache.by_cookie.end()) {
       it->second.session.last_seen_at = live.last_seen_at;
       it->second.session.idle_expires_at = live.idle_expires_at;
@@ -209,6 +303,7 @@ Result<Authenticated> Sessions::from_bearer(std::string_view token) {
       return fail(ErrorCode::kUnavailable, "The session store is unavailable");
     }
     sess = std::move(*s);
+    apply_pending_touch(sess);
     ThreadCache::bound(cache.by_public_id);
     cache.by_public_id[claims.sid] = CachedSession{sess, now};
   }
@@ -310,6 +405,7 @@ Result<IssuedTokens> Sessions::refresh(std::string_view refresh_token, const Cli
   }
   auto sess = store_.find_session_by_public_id(rt->session_public_id);
   if (!sess) return fail(ErrorCode::kInvalidRefreshToken, "The refresh token is not valid");
+  apply_pending_touch(*sess);
 
   auto reused = [&]() -> Result<IssuedTokens> {
     const bool in_grace = cfg_.tokens.refresh_reuse_grace > 0 && rt->rotated_at > 0 &&
@@ -344,7 +440,9 @@ Result<IssuedTokens> Sessions::refresh(std::string_view refresh_token, const Cli
   next.family = rt->family;
   next.created_at = now;
   next.expires_at = std::min(now + cfg_.tokens.refresh_ttl, sess->expires_at);
-  auto rot = store_.rotate_refresh_token(hash, next, now);
+  // A refresh is activity: the idle timeout is pushed in the same commit.
+  const auto idle = std::min(now + cfg_.sessions.idle_timeout, sess->expires_at);
+  auto rot = store_.rotate_refresh_token(hash, next, now, idle);
   if (!rot) {
     if (rot.error() == store::StoreError::kConflict) {
       rt->rotated_at = now;  // lost a race with another use of the same token
@@ -352,9 +450,6 @@ Result<IssuedTokens> Sessions::refresh(std::string_view refresh_token, const Cli
     }
     return fail(ErrorCode::kUnavailable, "The token store is unavailable");
   }
-  // A refresh is activity: push the idle timeout.
-  const auto idle = std::min(now + cfg_.sessions.idle_timeout, sess->expires_at);
-  (void)store_.touch_session(sess->public_id, now, idle);
   return t;
 }
 
@@ -395,6 +490,7 @@ Result<std::vector<store::Session>> Sessions::live_sessions_of(std::int64_t user
   if (!all) return fail(ErrorCode::kUnavailable, "cannot list sessions");
   std::vector<store::Session> live;
   for (auto& s : *all) {
+    apply_pending_touch(s);
     if (s.revoked_at == 0 && s.expires_at > now && s.idle_expires_at > now) {
       live.push_back(std::move(s));
     }

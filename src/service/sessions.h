@@ -72,14 +72,21 @@ class Sessions {
  public:
   Sessions(const config::Config& cfg, store::Store& store, const Clock& clock,
            std::shared_ptr<const KeyRing> keys, Audit& audit);
+  ~Sessions();  // stores the idle touches still queued
 
   // Starts a session for `user` with the given proofs and issues tokens.
   Result<NewSession> create(const store::User& user, std::vector<core::MethodProof> methods,
                             const ClientInfo& client);
 
   // Session cookie -> live session (revoked, expired and idle sessions are
-  // refused). Refreshes the idle timeout at most once a minute.
+  // refused). Refreshes the idle timeout at most once a minute: the new
+  // deadline counts at once on this node and is written to the store by a
+  // background thread, many sessions per transaction, so a decision never
+  // waits for a disk flush. A crash can lose the touches of the last moments,
+  // which only makes those sessions time out earlier (the safe direction).
   Result<Authenticated> from_cookie(std::string_view cookie_value);
+  // Returns once every idle touch queued before the call is in the store.
+  void flush_touches();
   // Bearer access token -> verified claims of a live session.
   Result<Authenticated> from_bearer(std::string_view token);
 
@@ -121,6 +128,8 @@ class Sessions {
 
  private:
   Result<Authenticated> check_live(store::Session s, Authenticated::Via via, core::UnixTime now);
+  // A session read from the store, with any idle touch not yet stored applied.
+  void apply_pending_touch(store::Session& s);
   std::string sign_access_token(const store::Session& s, const Authenticated& a, core::UnixTime now,
                                 core::UnixTime exp) const;
 
@@ -131,6 +140,8 @@ class Sessions {
   std::unique_ptr<TokenVerifier> verifier_;
   Audit& audit_;
   std::atomic<std::uint64_t> epoch_{1};
+  class Toucher;
+  std::unique_ptr<Toucher> toucher_;
 };
 
 }  // namespace stepup::service

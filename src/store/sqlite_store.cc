@@ -7,11 +7,15 @@
 // and each read is a single statement, so it sees one consistent snapshot
 // that includes every write acknowledged before it started.
 #include <algorithm>
+#include <atomic>
 #include <boost/json.hpp>
 #include <climits>
 #include <condition_variable>
 #include <cstdio>
+#include <deque>
+#include <functional>
 #include <mutex>
+#include <optional>
 #include <utility>
 #include <vector>
 
@@ -475,6 +479,25 @@ class SqliteStore final : public Store {
     });
   }
 
+  Status touch_sessions(const std::vector<Touch>& touches) override {
+    if (touches.empty()) return {};
+    return write([&](Connection& c) -> Status {
+      for (const auto& t : touches) {
+        auto s = run(c,
+                     "UPDATE sessions SET last_seen_at = ?, idle_expires_at = ? "
+                     "WHERE public_id = ? AND last_seen_at < ?",
+                     t.last_seen, t.idle_expires_at, t.public_id, t.last_seen);
+        if (!s) return s;
+      }
+      return {};
+    });
+  }
+
+  WriteStats write_stats() const override {
+    return {batches_.load(std::memory_order_relaxed),
+            batched_jobs_.load(std::memory_order_relaxed)};
+  }
+
   Result<int> revoke_user_sessions(std::int64_t user_id, std::string_view keep_public_id,
                                    core::UnixTime now) override {
     // Tokens first, for every other session of the user (also ones revoked
@@ -512,7 +535,7 @@ class SqliteStore final : public Store {
   }
 
   Status rotate_refresh_token(std::string_view old_hash, const RefreshToken& next,
-                              core::UnixTime now) override {
+                              core::UnixTime now, core::UnixTime session_idle_expires_at) override {
     return write([&](Connection& c) -> Status {
       {
         auto q = c.prepare("SELECT rotated_at FROM refresh_tokens WHERE token_hash = ?");
@@ -530,7 +553,12 @@ class SqliteStore final : public Store {
                        "WHERE token_hash = ? AND rotated_at = 0",
                        std::max<core::UnixTime>(now, 1), next.token_hash, old_hash);
       if (!s) return s;
-      return insert_refresh(c, next);
+      if (s = insert_refresh(c, next); !s) return s;
+      if (session_idle_expires_at == 0) return s;
+      return run(c,
+                 "UPDATE sessions SET last_seen_at = MAX(last_seen_at, ?), idle_expires_at = ? "
+                 "WHERE public_id = ?",
+                 now, session_idle_expires_at, next.session_public_id);
     });
   }
 
@@ -705,18 +733,99 @@ class SqliteStore final : public Store {
   }
 
  private:
-  // Runs `body` in a BEGIN IMMEDIATE transaction on the write connection and
-  // commits if it succeeded; on any failure the Transaction rolls back.
+  // Runs `body` on the write connection inside a committed transaction and
+  // returns its result once that commit is durable.
+  //
+  // Group commit: concurrent writers share one transaction, hence one WAL
+  // fsync. Each caller queues its body; whichever caller finds no batch in
+  // progress becomes the leader, takes every queued body (up to kMaxBatch),
+  // runs them in queue order inside one BEGIN IMMEDIATE, each in its own
+  // SAVEPOINT (a body that fails is rolled back alone and reports its own
+  // error, exactly as if it had run in a transaction of its own), commits
+  // once, and wakes the others. Later bodies see the writes of earlier ones,
+  // so the batch is equivalent to running them one after another. If the
+  // COMMIT fails, every body of the batch that had succeeded reports that
+  // failure: nothing is acknowledged that is not on disk. With one writer at
+  // a time a batch is one body, as before.
   template <class F>
   auto write(F&& body) -> decltype(body(std::declval<Connection&>())) {
     using R = decltype(body(std::declval<Connection&>()));
+    std::optional<R> result;
+    WriteJob job;
+    job.run = [&](Connection& c) -> bool {
+      try {
+        result.emplace(body(c));
+      } catch (...) {
+        result.emplace(tl::unexpected(StoreError::kIo));
+      }
+      return static_cast<bool>(*result);
+    };
+    job.fail = [&](StoreError e) { result.emplace(tl::unexpected(e)); };
+    submit(job);
+    return std::move(*result);
+  }
+
+  struct WriteJob {
+    std::function<bool(Connection&)> run;  // true: succeeded, keep its writes
+    std::function<void(StoreError)> fail;  // overrides the result (commit failed)
+    bool done = false;
+  };
+  static constexpr std::size_t kMaxBatch = 256;
+
+  void submit(WriteJob& job) {
+    std::unique_lock lock(queue_mu_);
+    queue_.push_back(&job);
+    while (!job.done) {
+      if (leading_) {
+        queue_cv_.wait(lock);
+        continue;
+      }
+      leading_ = true;
+      const std::size_t n = std::min(queue_.size(), kMaxBatch);
+      std::vector<WriteJob*> batch(queue_.begin(), queue_.begin() + static_cast<long>(n));
+      queue_.erase(queue_.begin(), queue_.begin() + static_cast<long>(n));
+      lock.unlock();
+      run_batch(batch);
+      lock.lock();
+      for (auto* j : batch) j->done = true;
+      leading_ = false;
+      queue_cv_.notify_all();
+    }
+  }
+
+  void run_batch(const std::vector<WriteJob*>& batch) {
     std::lock_guard lock(write_mu_);
     auto tx = Transaction::begin(writer_, Transaction::Mode::kImmediate);
-    if (!tx) return tl::unexpected(tx.error());
-    R result = body(writer_);
-    if (!result) return result;
-    if (auto s = tx->commit(); !s) return tl::unexpected(s.error());
-    return result;
+    if (!tx) {
+      for (auto* j : batch) j->fail(tx.error());
+      return;
+    }
+    std::vector<WriteJob*> kept;
+    kept.reserve(batch.size());
+    for (auto* j : batch) {
+      if (batch.size() == 1) {  // the transaction is the savepoint
+        if (j->run(writer_)) kept.push_back(j);
+        continue;
+      }
+      if (auto s = writer_.exec("SAVEPOINT job"); !s) {
+        j->fail(s.error());
+        continue;
+      }
+      const bool ok = j->run(writer_);
+      if (!ok) (void)writer_.exec("ROLLBACK TO job");
+      if (auto s = writer_.exec("RELEASE job"); !s && ok) {
+        j->fail(s.error());
+        continue;
+      }
+      if (ok) kept.push_back(j);
+    }
+    if (kept.empty()) return;  // the Transaction rolls back (nothing to keep)
+    if (auto s = tx->commit(); !s) {
+      for (auto* j : kept) j->fail(s.error());
+      return;
+    }
+    batches_.fetch_add(1, std::memory_order_relaxed);
+    batched_jobs_.fetch_add(kept.size(), std::memory_order_relaxed);
   }
 
   template <class F>
@@ -760,8 +869,14 @@ class SqliteStore final : public Store {
                t.rotated_at, t.replaced_by);
   }
 
-  std::mutex write_mu_;
+  std::mutex write_mu_;  // the writer connection (batches, and reads of in-memory stores)
   Connection writer_;
+  std::mutex queue_mu_;  // queue_ and leading_
+  std::condition_variable queue_cv_;
+  std::deque<WriteJob*> queue_;
+  bool leading_ = false;
+  std::atomic<std::uint64_t> batches_{0};
+  std::atomic<std::uint64_t> batched_jobs_{0};
   std::unique_ptr<ReadPool> readers_;  // empty for in-memory databases
 };
 

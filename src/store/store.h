@@ -185,6 +185,14 @@ class Store {
   virtual Status revoke_session(std::string_view public_id, core::UnixTime now) = 0;
   virtual Status touch_session(std::string_view public_id, core::UnixTime last_seen,
                                core::UnixTime idle_expires_at) = 0;
+  // Many touches in one transaction (sessions that no longer exist are
+  // skipped). Never moves last_seen_at backwards.
+  struct Touch {
+    std::string public_id;
+    core::UnixTime last_seen = 0;
+    core::UnixTime idle_expires_at = 0;
+  };
+  virtual Status touch_sessions(const std::vector<Touch>& touches) = 0;
   // Revokes every live session of the user except `keep_public_id` (may be
   // ""), and the current refresh tokens of every other session of the user
   // (as revoke_refresh_family does), in one transaction. Returns how many
@@ -197,8 +205,12 @@ class Store {
   // already rotated (a concurrent or replayed use).
   virtual Status add_refresh_token(const RefreshToken& t) = 0;
   virtual Result<RefreshToken> find_refresh_token(std::string_view token_hash) = 0;
+  // A non-zero `session_idle_expires_at` also records the use as session
+  // activity (last_seen_at = now, idle deadline = that value) in the same
+  // transaction.
   virtual Status rotate_refresh_token(std::string_view old_hash, const RefreshToken& next,
-                                      core::UnixTime now) = 0;
+                                      core::UnixTime now,
+                                      core::UnixTime session_idle_expires_at = 0) = 0;
   // Sets rotated_at = kRefreshTokenRevoked on every current token of the
   // session (rows are kept for reuse detection). kNotFound if no such session.
   virtual Status revoke_refresh_family(std::string_view session_public_id) = 0;
@@ -239,6 +251,14 @@ class Store {
 
   // Health
   virtual Status ping() = 0;
+
+  // Write transactions committed, and the writes they carried (group commit
+  // puts concurrent writes in one transaction). For /metrics.
+  struct WriteStats {
+    std::uint64_t commits = 0;
+    std::uint64_t writes = 0;
+  };
+  virtual WriteStats write_stats() const { return {}; }
 };
 
 // Opens (creating if needed) the SQLite database at `path` and migrates it.

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "service/service_env.h"
@@ -237,10 +238,28 @@ TEST_F(SessionsTest, IdleTouchIsStoredOncePerMinute) {
   EXPECT_EQ(row->idle_expires_at, kT0 + 1800);
   clock().set(kT0 + 60);
   ASSERT_TRUE(rt().sessions().from_cookie(s.cookie_value).has_value());
+  rt().sessions().flush_touches();  // stored off the decision path
   row = rt().store().find_session_by_public_id(s.session.public_id);
   ASSERT_TRUE(row.has_value());
   EXPECT_EQ(row->last_seen_at, kT0 + 60);
   EXPECT_EQ(row->idle_expires_at, kT0 + 60 + 1800);
+}
+
+TEST_F(SessionsTest, IdleTouchCountsOnOtherThreadsBeforeItIsStored) {
+  auto u = add_user("alice");
+  auto s = sign_in(u);
+  clock().set(kT0 + 60);
+  ASSERT_TRUE(rt().sessions().from_cookie(s.cookie_value).has_value());  // pushes to 1860
+  // Past the stored deadline (1800), before the new one: a thread with an
+  // empty cache reads the row, stored or not yet, and must see the push.
+  clock().set(kT0 + 1801);
+  bool alive = false;
+  std::thread([&] { alive = rt().sessions().from_cookie(s.cookie_value).has_value(); }).join();
+  EXPECT_TRUE(alive);
+  rt().sessions().flush_touches();
+  auto row = rt().store().find_session_by_public_id(s.session.public_id);
+  ASSERT_TRUE(row.has_value());
+  EXPECT_EQ(row->idle_expires_at, kT0 + 1801 + 1800);  // the second use pushed again
 }
 
 TEST_F(SessionsTest, AbsoluteTimeoutEndsAnActiveSession) {

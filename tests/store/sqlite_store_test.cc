@@ -795,6 +795,114 @@ TEST_F(SqliteStoreTest, ConcurrentAuditAppendsFormOneChain) {
   }
 }
 
+// ---------------------------------------------------------------- group commit
+
+TEST_F(SqliteStoreTest, ConcurrentWritesShareCommitsAndAllLand) {
+  const User u = make_user("alice");
+  const auto before = store_->write_stats();
+  constexpr int kThreads = 16;
+  constexpr int kPerThread = 60;
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        const std::string n = "g" + std::to_string(t) + "-" + std::to_string(i);
+        if (!store_->create_session(make_session(u.id, n, kNow + i)).has_value()) ++failures;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(failures.load(), 0);
+  const auto after = store_->write_stats();
+  EXPECT_EQ(after.writes - before.writes, static_cast<std::uint64_t>(kThreads * kPerThread));
+  // 16 writers waiting on the disk: commits are shared (one per write
+  // without group commit).
+  EXPECT_LT(after.commits - before.commits, after.writes - before.writes);
+  EXPECT_GT(after.commits - before.commits, 0u);
+  // Every acknowledged write is visible after a reopen (it was committed).
+  reopen();
+  auto all = store_->list_sessions(u.id);
+  ASSERT_TRUE(all.has_value());
+  EXPECT_EQ(all->size(), static_cast<size_t>(kThreads * kPerThread));
+}
+
+TEST_F(SqliteStoreTest, AFailingWriteInASharedCommitIsRolledBackAlone) {
+  const User u = make_user("alice");
+  ASSERT_TRUE(store_->create_session(make_session(u.id, "1", kNow)).has_value());
+  ASSERT_TRUE(store_->add_refresh_token(make_refresh("taken", "pub-1")).has_value());
+  constexpr int kPairs = 200;
+  for (int i = 0; i < kPairs; ++i) {
+    ASSERT_TRUE(store_->add_refresh_token(make_refresh("good-" + std::to_string(i), "pub-1")));
+    ASSERT_TRUE(store_->add_refresh_token(make_refresh("bad-" + std::to_string(i), "pub-1")));
+  }
+  // Good rotations and rotations whose successor collides (the UPDATE runs,
+  // then the INSERT fails) interleave, so they land in the same commits.
+  std::atomic<int> good_ok{0}, bad_conflict{0}, other{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = t; i < kPairs; i += 8) {
+        const std::string n = std::to_string(i);
+        auto g =
+            store_->rotate_refresh_token("good-" + n, make_refresh("next-" + n, "pub-1"), kNow);
+        g ? ++good_ok : ++other;
+        auto b = store_->rotate_refresh_token("bad-" + n, make_refresh("taken", "pub-1"), kNow);
+        (!b && b.error() == StoreError::kConflict) ? ++bad_conflict : ++other;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(good_ok.load(), kPairs);
+  EXPECT_EQ(bad_conflict.load(), kPairs);
+  EXPECT_EQ(other.load(), 0);
+  for (int i = 0; i < kPairs; ++i) {
+    const std::string n = std::to_string(i);
+    auto bad = store_->find_refresh_token("bad-" + n);
+    ASSERT_TRUE(bad.has_value());
+    EXPECT_EQ(bad->rotated_at, 0) << "a failed rotation left its UPDATE behind: bad-" << n;
+    auto good = store_->find_refresh_token("good-" + n);
+    ASSERT_TRUE(good.has_value());
+    EXPECT_EQ(good->replaced_by, "next-" + n);
+    EXPECT_TRUE(store_->find_refresh_token("next-" + n).has_value());
+  }
+}
+
+TEST_F(SqliteStoreTest, TouchSessionsInOneTransaction) {
+  const User u = make_user("alice");
+  ASSERT_TRUE(store_->create_session(make_session(u.id, "1", kNow)).has_value());
+  ASSERT_TRUE(store_->create_session(make_session(u.id, "2", kNow)).has_value());
+  const auto before = store_->write_stats();
+  ASSERT_TRUE(store_
+                  ->touch_sessions({{"pub-1", kNow + 60, kNow + 960},
+                                    {"pub-2", kNow + 120, kNow + 1020},
+                                    {"pub-gone", kNow + 60, kNow + 960}})
+                  .has_value());
+  EXPECT_EQ(store_->write_stats().commits - before.commits, 1u);
+  EXPECT_EQ(store_->find_session_by_public_id("pub-1")->idle_expires_at, kNow + 960);
+  EXPECT_EQ(store_->find_session_by_public_id("pub-2")->last_seen_at, kNow + 120);
+  // An older touch arriving late never moves the deadline back.
+  ASSERT_TRUE(store_->touch_sessions({{"pub-2", kNow + 60, kNow + 960}}).has_value());
+  EXPECT_EQ(store_->find_session_by_public_id("pub-2")->idle_expires_at, kNow + 1020);
+  EXPECT_TRUE(store_->touch_sessions({}).has_value());
+}
+
+TEST_F(SqliteStoreTest, RefreshRotationCanRecordSessionActivity) {
+  const User u = make_user("alice");
+  ASSERT_TRUE(store_->create_session(make_session(u.id, "1", kNow)).has_value());
+  ASSERT_TRUE(store_->add_refresh_token(make_refresh("rt-1", "pub-1")).has_value());
+  const auto before = store_->write_stats();
+  ASSERT_TRUE(
+      store_->rotate_refresh_token("rt-1", make_refresh("rt-2", "pub-1"), kNow + 300, kNow + 1200));
+  EXPECT_EQ(store_->write_stats().commits - before.commits, 1u);
+  auto s = store_->find_session_by_public_id("pub-1");
+  EXPECT_EQ(s->last_seen_at, kNow + 300);
+  EXPECT_EQ(s->idle_expires_at, kNow + 1200);
+  // Without it, the session row is left alone.
+  ASSERT_TRUE(store_->rotate_refresh_token("rt-2", make_refresh("rt-3", "pub-1"), kNow + 400));
+  EXPECT_EQ(store_->find_session_by_public_id("pub-1")->last_seen_at, kNow + 300);
+}
+
 TEST_F(SqliteStoreTest, AcknowledgedWriteSurvivesSigkill) {
   store_.reset();
   int ready[2];
