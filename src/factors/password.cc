@@ -1,10 +1,14 @@
 #include "factors/password.h"
 
+#include <pthread.h>
 #include <sodium.h>
+#include <sys/resource.h>
 #include <unicase.h>
 #include <uninorm.h>
+#include <unistd.h>
 #include <unistr.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
@@ -247,13 +251,26 @@ struct PasswordPool::Impl {
   }
 };
 
-PasswordPool::PasswordPool(int workers, int max_queue) : impl_(new Impl) {
+PasswordPool::PasswordPool(int workers, int max_queue, int nice, const char* thread_name)
+    : impl_(new Impl) {
   impl_->max_queue = max_queue > 0 ? static_cast<std::size_t>(max_queue) : 0;
   // Zero workers would accept jobs that never run.
   const int n = workers > 0 ? workers : 1;
   try {
     impl_->workers.reserve(static_cast<std::size_t>(n));
-    for (int i = 0; i < n; ++i) impl_->workers.emplace_back([impl = impl_] { impl->run(); });
+    for (int i = 0; i < n; ++i) {
+      impl_->workers.emplace_back([impl = impl_, nice, thread_name] {
+        if (thread_name != nullptr) ::pthread_setname_np(::pthread_self(), thread_name);
+        // Best effort: without the right to renice, the worker runs at the
+        // normal priority, which is correct, only less kind to decisions.
+        if (nice > 0) {
+          const auto tid = static_cast<id_t>(::gettid());
+          const int now = ::getpriority(PRIO_PROCESS, tid);
+          (void)::setpriority(PRIO_PROCESS, tid, std::min(now + nice, 19));
+        }
+        impl->run();
+      });
+    }
   } catch (...) {
     impl_->stop_and_join();
     delete impl_;

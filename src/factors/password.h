@@ -54,9 +54,14 @@ const std::string& dummy_hash(const PasswordParams& p);
 // waiting, not running; queued() reports that number. A job that throws is
 // logged to stderr and the worker carries on. workers < 1 is treated as 1.
 // Destruction finishes queued jobs then joins. Thread-safe.
+//
+// `nice` (Linux, per thread; added to the process's own) lowers the
+// workers' CPU priority: Argon2id
+// hashing then takes the CPU time that request handling leaves, so a burst
+// of sign-ins does not raise decision latency. 0 keeps the normal priority.
 class PasswordPool {
  public:
-  PasswordPool(int workers, int max_queue);
+  PasswordPool(int workers, int max_queue, int nice = 0, const char* thread_name = nullptr);
   ~PasswordPool();
   PasswordPool(const PasswordPool&) = delete;
   PasswordPool& operator=(const PasswordPool&) = delete;

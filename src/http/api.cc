@@ -737,17 +737,12 @@ class Api {
 
   Response authz(const Request& req, const ConnectionInfo& conn, Mode mode) {
     core::RequestFacts facts;
-    std::string original_url;
+    std::string_view forwarded_uri;
     if (mode == Mode::kForward) {
       facts.method = header(req, "X-Forwarded-Method");
       facts.host = header(req, "X-Forwarded-Host");
-      auto uri = header(req, "X-Forwarded-Uri");
-      facts.path = path_of(uri);
-      auto proto = header(req, "X-Forwarded-Proto");
-      if (!facts.host.empty()) {
-        original_url = std::string(proto.empty() ? "https" : proto) + "://" +
-                       std::string(facts.host) + std::string(uri.empty() ? "/" : uri);
-      }
+      forwarded_uri = header(req, "X-Forwarded-Uri");
+      facts.path = path_of(forwarded_uri);
     } else {
       facts.method = header(req, "X-Original-Method");
       facts.host = header(req, "Host");
@@ -774,7 +769,14 @@ class Api {
     const core::Decision& d = v->decision;
     count(d.verdict);
 
-    const bool browser = mode == Mode::kForward && wants_html(req) && !original_url.empty();
+    // Where a browser goes back after signing in or stepping up (built only
+    // when a redirect needs it).
+    const auto original_url = [&] {
+      const auto proto = header(req, "X-Forwarded-Proto");
+      return std::string(proto.empty() ? "https" : proto) + "://" + std::string(facts.host) +
+             std::string(forwarded_uri.empty() ? "/" : forwarded_uri);
+    };
+    const bool browser = mode == Mode::kForward && wants_html(req) && !facts.host.empty();
     switch (d.verdict) {
       case core::Verdict::kAllow: {
         Response res = empty_response(req, bhttp::status::ok);
@@ -794,7 +796,7 @@ class Api {
       }
       case core::Verdict::kLogin: {
         if (browser) {
-          return redirect(req, public_base_ + "/login?return_to=" + url_encode(original_url));
+          return redirect(req, public_base_ + "/login?return_to=" + url_encode(original_url()));
         }
         std::string desc = v->login_reason.empty() ? "No valid session" : v->login_reason;
         Response res = mode == Mode::kAuthRequest ? empty_response(req, bhttp::status::unauthorized)
@@ -809,7 +811,7 @@ class Api {
           std::string loc = public_base_ + "/step-up?acr=" + url_encode(level.acr);
           if (d.max_age) loc += "&max_age=" + std::to_string(*d.max_age);
           if (!d.reason.empty()) loc += "&reason=" + url_encode(d.reason);
-          loc += "&return_to=" + url_encode(original_url);
+          loc += "&return_to=" + url_encode(original_url());
           return redirect(req, loc);
         }
         Response res = mode == Mode::kAuthRequest

@@ -14,6 +14,13 @@
 // - Each request is read in two steps: a plain read_some under the idle timeout
 //   (waiting for the first byte), then the parser under the read timeout. That is
 //   what gives "idle keep-alive wait" and "first byte to last byte" their own clocks.
+//   When the first read brought the whole request (the usual case) it is parsed
+//   right there, without another trip through the event loop.
+// - Timeouts are deadlines stored in each session and checked by one coarse
+//   sweep timer per worker (every kSweepEvery), not a timer armed per read and
+//   write: a request costs no timer-queue work and no timerfd syscall.
+// - Responses are serialized into one per-session buffer and written with one
+//   send.
 #include "http/server.h"
 
 #include <pthread.h>
@@ -29,7 +36,6 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/string.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
@@ -61,9 +67,15 @@ constexpr std::size_t kFirstReadBytes = 4096;
 // error response before the client reads it, so we read and discard for a while.
 constexpr auto kLingerTimeout = std::chrono::seconds(2);
 constexpr std::size_t kLingerMaxBytes = 1 << 20;
+// A response buffer bigger than this is released after the write.
+constexpr std::size_t kKeepOutBytes = 64 * 1024;
 // Accept can fail transiently (EMFILE, ENFILE); back off instead of spinning.
 constexpr auto kAcceptRetryDelay = std::chrono::milliseconds(50);
 constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+// How often each worker looks for sessions past their deadline: timeouts fire
+// up to this much late.
+constexpr auto kSweepEvery = std::chrono::milliseconds(100);
+using Clock = std::chrono::steady_clock;
 
 void log_error(std::string_view what, std::string_view detail) {
   std::fprintf(stderr, "stepup http: %.*s: %.*s\n", static_cast<int>(what.size()), what.data(),
@@ -86,7 +98,12 @@ class Session;
 class Worker : public std::enable_shared_from_this<Worker> {
  public:
   explicit Worker(std::shared_ptr<const Config> cfg)
-      : cfg_(std::move(cfg)), ioc_(1), acceptor_(ioc_), drain_timer_(ioc_), accept_retry_(ioc_) {}
+      : cfg_(std::move(cfg)),
+        ioc_(1),
+        acceptor_(ioc_),
+        drain_timer_(ioc_),
+        accept_retry_(ioc_),
+        sweep_timer_(ioc_) {}
 
   const Config& config() const { return *cfg_; }
   asio::io_context& ioc() { return ioc_; }
@@ -112,6 +129,7 @@ class Worker : public std::enable_shared_from_this<Worker> {
     std::snprintf(name, sizeof name, "stepup-io-%d", index);
     ::pthread_setname_np(::pthread_self(), name);
     do_accept();
+    arm_sweep();
     for (;;) {
       try {
         ioc_.run();
@@ -152,6 +170,8 @@ class Worker : public std::enable_shared_from_this<Worker> {
   void on_accept(const error_code& ec, tcp::socket socket);
   void on_drain_begin();
   void finish();
+  void arm_sweep();
+  void sweep();
   std::vector<std::shared_ptr<Session>> live_sessions_locked();
 
   std::shared_ptr<const Config> cfg_;
@@ -159,6 +179,7 @@ class Worker : public std::enable_shared_from_this<Worker> {
   tcp::acceptor acceptor_;
   asio::steady_timer drain_timer_;
   asio::steady_timer accept_retry_;
+  asio::steady_timer sweep_timer_;
   std::atomic<bool> draining_{false};
   std::atomic<std::uint64_t> requests_{0};
   std::atomic<std::uint64_t> connections_{0};
@@ -180,10 +201,18 @@ class Session : public std::enable_shared_from_this<Session> {
   void on_drain() {
     // Only a connection waiting for its next request is cut; one reading or
     // handling a request finishes it and closes after the response.
-    if (state_ == State::kIdle) stream_.close();
+    if (state_ == State::kIdle) close_now();
   }
   // I/O thread: drain timeout reached.
   void force_close() { close_now(); }
+  // I/O thread (the sweep): closes the connection if its deadline passed.
+  // Pending reads and writes then complete with an error and end the session.
+  void check_deadline(Clock::time_point now) {
+    if (now >= deadline_ && state_ != State::kHandling) {
+      deadline_ = Clock::time_point::max();
+      close_now();
+    }
+  }
 
   // Intrusive list of the worker's sessions, guarded by Worker::mu_.
   Session* prev_ = nullptr;
@@ -204,7 +233,7 @@ class Session : public std::enable_shared_from_this<Session> {
       return;
     }
     state_ = State::kIdle;
-    stream_.expires_after(opts().idle_timeout);
+    expires_after(opts().idle_timeout);
     stream_.async_read_some(buffer_.prepare(kFirstReadBytes),
                             [self = shared_from_this()](const error_code& ec, std::size_t n) {
                               self->buffer_.commit(n);
@@ -222,10 +251,35 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_->header_limit(static_cast<std::uint32_t>(
         std::min<std::size_t>(opts().max_header_bytes, std::numeric_limits<std::uint32_t>::max())));
     parser_->body_limit(opts().max_body_bytes);
-    stream_.expires_after(opts().read_timeout);
+    expires_after(opts().read_timeout);
+    // Parse what is already buffered; read more only if the request is not
+    // complete. Errors take the same path as those of an asynchronous read.
+    error_code ec;
+    parse_buffered(ec);
+    if (ec) {
+      on_read_error(ec);
+      return;
+    }
+    if (parser_->is_header_done()) {
+      on_header(ec);
+      return;
+    }
     bhttp::async_read_header(
         stream_, buffer_, *parser_,
         [self = shared_from_this()](const error_code& ec, std::size_t) { self->on_header(ec); });
+  }
+
+  // Feeds the buffered bytes to the parser (as beast::http::read would).
+  void parse_buffered(error_code& ec) {
+    while (buffer_.size() > 0 && !parser_->is_done()) {
+      const std::size_t n = parser_->put(buffer_.data(), ec);
+      buffer_.consume(n);
+      if (ec == bhttp::error::need_more) {
+        ec = {};
+        return;
+      }
+      if (ec || n == 0) return;
+    }
   }
 
   void on_header(const error_code& ec) {
@@ -293,7 +347,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void send_error(bhttp::status status, std::string_view code, std::string description) {
-    stream_.expires_never();
+    deadline_ = Clock::time_point::max();
     parser_.reset();
     Response res{status, 11};
     res.set(bhttp::field::content_type, "application/json");
@@ -309,7 +363,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void on_request() {
-    stream_.expires_never();
+    deadline_ = Clock::time_point::max();
     req_ = parser_->release();
     parser_.reset();
     req_head_ = req_.method() == bhttp::verb::head;
@@ -407,10 +461,45 @@ class Session : public std::enable_shared_from_this<Session> {
     if (state_ == State::kClosing) return;  // force-closed while the handler ran
     state_ = State::kWriting;
     finalize_response();
-    stream_.expires_after(opts().write_timeout);
-    bhttp::async_write(
-        stream_, res_,
+    expires_after(opts().write_timeout);
+    if (res_.find(bhttp::field::transfer_encoding) != res_.end()) {
+      // Chunked and friends: Beast's serializer knows them.
+      bhttp::async_write(
+          stream_, res_,
+          [self = shared_from_this()](const error_code& ec, std::size_t) { self->on_write(ec); });
+      return;
+    }
+    serialize_response();
+    asio::async_write(
+        stream_, asio::buffer(out_),
         [self = shared_from_this()](const error_code& ec, std::size_t) { self->on_write(ec); });
+  }
+
+  // Status line, fields and body into out_ (capacity kept across requests),
+  // byte for byte what Beast's serializer writes for a sized body.
+  void serialize_response() {
+    out_.clear();
+    out_ += res_.version() == 10 ? "HTTP/1.0 " : "HTTP/1.1 ";
+    char code[4];
+    const unsigned status = res_.result_int();
+    code[0] = static_cast<char>('0' + status / 100 % 10);
+    code[1] = static_cast<char>('0' + status / 10 % 10);
+    code[2] = static_cast<char>('0' + status % 10);
+    code[3] = ' ';
+    out_.append(code, 4);
+    const auto reason = res_.reason();
+    out_.append(reason.data(), reason.size());
+    out_ += "\r\n";
+    for (const auto& f : res_) {
+      const auto name = f.name_string();
+      const auto value = f.value();
+      out_.append(name.data(), name.size());
+      out_ += ": ";
+      out_.append(value.data(), value.size());
+      out_ += "\r\n";
+    }
+    out_ += "\r\n";
+    out_ += res_.body();
   }
 
   void on_write(const error_code& ec) {
@@ -420,12 +509,13 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     res_ = Response{};
     req_ = Request{};
+    if (out_.capacity() > kKeepOutBytes) std::string().swap(out_);
     if (close_after_write_) {
       if (linger_after_write_) {
         linger();
       } else {
         error_code ignored;
-        stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+        stream_.shutdown(tcp::socket::shutdown_send, ignored);
         close_now();
       }
       return;
@@ -436,10 +526,9 @@ class Session : public std::enable_shared_from_this<Session> {
   void linger() {
     state_ = State::kClosing;
     error_code ignored;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    stream_.shutdown(tcp::socket::shutdown_send, ignored);
     buffer_.consume(buffer_.size());
-    stream_.expires_after(
-        std::min<std::chrono::steady_clock::duration>(opts().read_timeout, kLingerTimeout));
+    expires_after(std::min<Clock::duration>(opts().read_timeout, kLingerTimeout));
     linger_read();
   }
 
@@ -457,11 +546,19 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void close_now() {
     state_ = State::kClosing;
-    stream_.close();
+    error_code ignored;
+    stream_.close(ignored);
+  }
+
+  void expires_after(Clock::duration d) {
+    const auto now = Clock::now();
+    deadline_ = d >= Clock::time_point::max() - now ? Clock::time_point::max() : now + d;
   }
 
   std::shared_ptr<Worker> worker_;  // first: the io_context outlives stream_
-  beast::tcp_stream stream_;
+  tcp::socket stream_;
+  Clock::time_point deadline_ = Clock::time_point::max();  // see Worker::sweep
+  std::string out_;                                        // the serialized response
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   Request req_;
@@ -583,11 +680,33 @@ void Worker::finish() {
   }
   drain_timer_.cancel();
   accept_retry_.cancel();
+  sweep_timer_.cancel();
   error_code ignored;
   acceptor_.close(ignored);
   // Anything still open now is either stuck in a handler or past the drain
   // timeout; cutting the sockets ends their pending operations so run() returns.
   for (auto& s : live) s->force_close();
+}
+
+void Worker::arm_sweep() {
+  sweep_timer_.expires_after(kSweepEvery);
+  sweep_timer_.async_wait([self = shared_from_this()](const error_code& ec) {
+    if (ec) return;  // cancelled: the worker is finishing
+    self->sweep();
+    self->arm_sweep();
+  });
+}
+
+void Worker::sweep() {
+  // Under mu_ so the list cannot change; check_deadline only closes a socket
+  // (completions are queued, never run inline), so holding the lock is fine.
+  std::lock_guard lock(mu_);
+  if (!open_) return;
+  const auto now = Clock::now();
+  for (Session* s = sessions_; s; s = s->next_) {
+    // A session whose destructor is waiting on mu_ is skipped.
+    if (!s->weak_from_this().expired()) s->check_deadline(now);
+  }
 }
 
 // "host:port" / "[v6]:port" -> endpoint. Throws std::runtime_error.

@@ -6,6 +6,7 @@
 // because the store is down yields an error, never an allow (fail closed).
 // Thread-safe.
 #pragma once
+#include <cstdint>
 #include <optional>
 #include <string_view>
 
@@ -28,14 +29,17 @@ struct Verdict {
 
 class Enforcement {
  public:
-  Enforcement(const config::Config& cfg, Sessions& sessions, const Clock& clock)
-      : cfg_(cfg), sessions_(sessions), clock_(clock) {}
+  Enforcement(const config::Config& cfg, Sessions& sessions, const Clock& clock);
 
   Result<Verdict> decide(const core::RequestFacts& req, const Credential& cred);
   // Resolves a credential alone (no rule): for the API endpoints.
   Result<Authenticated> authenticate(const Credential& cred);
 
  private:
+  // cfg_.policy.match(req), remembered per thread for recently seen requests.
+  const core::Rule& match(const core::RequestFacts& req) const;
+
+  const std::uint64_t id_;  // names this instance in the per-thread memo
   const config::Config& cfg_;
   Sessions& sessions_;
   const Clock& clock_;

@@ -3,7 +3,10 @@
 #include "factors/password.h"
 
 #include <gtest/gtest.h>
+#include <pthread.h>
 #include <sodium.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -360,6 +363,24 @@ TEST(PasswordPool, RunsHashJobsAndReturnsResults) {
     result.set_value(verify_password("tangerine-kettle", h));
   }));
   EXPECT_TRUE(fut.get());
+}
+
+TEST(PasswordPool, WorkersRunAtTheRequestedNiceAndName) {
+  const int mine = getpriority(PRIO_PROCESS, static_cast<id_t>(gettid()));
+  std::promise<std::pair<int, std::string>> seen;
+  {
+    PasswordPool pool(1, 4, 10, "stepup-hash");
+    ASSERT_TRUE(pool.submit([&] {
+      char name[16] = {};
+      pthread_getname_np(pthread_self(), name, sizeof name);
+      seen.set_value({getpriority(PRIO_PROCESS, static_cast<id_t>(gettid())), name});
+    }));
+  }
+  auto [nice, name] = seen.get_future().get();
+  EXPECT_EQ(nice, std::min(mine + 10, 19));
+  EXPECT_EQ(name, "stepup-hash");
+  // The caller's own priority is untouched.
+  EXPECT_EQ(getpriority(PRIO_PROCESS, static_cast<id_t>(gettid())), mine);
 }
 
 TEST(PasswordPool, RejectsWhenQueueFull) {

@@ -250,5 +250,40 @@ TEST_F(EnforcementTest, ExpiredBearerIsLoginNotStepUp) {
   EXPECT_EQ(core::to_string(v), core::to_string(Verdict::kLogin));
 }
 
+// Rule matches are remembered per thread: the answer for a request must be
+// the policy's own, whatever was asked before, including requests whose parts
+// concatenate to the same bytes, and after many distinct requests.
+TEST_F(EnforcementTest, RememberedMatchesAreThePolicysOwn) {
+  start({{"rules", R"([
+      { hosts: ["ab"], path: "/c", deny: true },
+      { hosts: ["a"], path: "/b/**", public: true },
+      { hosts: ["a"], path: "/c/**", public: true },
+      { methods: [GETX], path: "/y", public: true },
+      { path: "/pay/**", level: aal2 },
+      { path: "/app/**", level: aal1 } ])"}});
+  const auto& policy = rt().config().policy;
+  std::vector<core::RequestFacts> asks = {
+      {"GET", "ab", "/c"},    {"GET", "a", "b/c"},  {"GET", "a", "/b/c"},   {"GETX", "", "/y"},
+      {"GET", "X", "/y"},     {"GE", "TX", "/y"},   {"GET", "", "/pay/1"},  {"GET", "", "/app/1"},
+      {"POST", "", "/app/1"}, {"GET", "ab", "/c/"}, {"GET", "", "/nowhere"}};
+  // Many distinct paths, so slots are reused by other requests in between.
+  for (int i = 0; i < 3000; ++i) asks.push_back({"GET", "", "/app/" + std::to_string(i)});
+  std::vector<std::string> keep;  // RequestFacts holds views
+  keep.reserve(asks.size());
+  for (auto& a : asks) {
+    keep.emplace_back(a.path);
+    a.path = keep.back();
+  }
+  for (int round = 0; round < 3; ++round) {
+    for (const auto& a : asks) {
+      SCOPED_TRACE(std::string(a.method) + " " + std::string(a.host) + " " + std::string(a.path));
+      auto v = rt().enforcement().decide(a, Credential{});
+      ASSERT_TRUE(v.has_value());
+      const auto& want = policy.match(a);
+      EXPECT_EQ(v->decision.rule, &want) << "rule " << want.index;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace stepup::service
