@@ -1,8 +1,8 @@
 #include "factors/password.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <sodium.h>
-#include <sys/resource.h>
 #include <unicase.h>
 #include <uninorm.h>
 #include <unistd.h>
@@ -251,7 +251,7 @@ struct PasswordPool::Impl {
   }
 };
 
-PasswordPool::PasswordPool(int workers, int max_queue, int nice, const char* thread_name)
+PasswordPool::PasswordPool(int workers, int max_queue, bool background, const char* thread_name)
     : impl_(new Impl) {
   impl_->max_queue = max_queue > 0 ? static_cast<std::size_t>(max_queue) : 0;
   // Zero workers would accept jobs that never run.
@@ -259,14 +259,13 @@ PasswordPool::PasswordPool(int workers, int max_queue, int nice, const char* thr
   try {
     impl_->workers.reserve(static_cast<std::size_t>(n));
     for (int i = 0; i < n; ++i) {
-      impl_->workers.emplace_back([impl = impl_, nice, thread_name] {
+      impl_->workers.emplace_back([impl = impl_, background, thread_name] {
         if (thread_name != nullptr) ::pthread_setname_np(::pthread_self(), thread_name);
-        // Best effort: without the right to renice, the worker runs at the
-        // normal priority, which is correct, only less kind to decisions.
-        if (nice > 0) {
-          const auto tid = static_cast<id_t>(::gettid());
-          const int now = ::getpriority(PRIO_PROCESS, tid);
-          (void)::setpriority(PRIO_PROCESS, tid, std::min(now + nice, 19));
+        if (background) {
+          // Best effort: if the policy cannot be set the worker runs at the
+          // normal priority, which is correct, only less kind to decisions.
+          sched_param none{};
+          (void)::pthread_setschedparam(::pthread_self(), SCHED_IDLE, &none);
         }
         impl->run();
       });

@@ -55,13 +55,15 @@ const std::string& dummy_hash(const PasswordParams& p);
 // logged to stderr and the worker carries on. workers < 1 is treated as 1.
 // Destruction finishes queued jobs then joins. Thread-safe.
 //
-// `nice` (Linux, per thread; added to the process's own) lowers the
-// workers' CPU priority: Argon2id
-// hashing then takes the CPU time that request handling leaves, so a burst
-// of sign-ins does not raise decision latency. 0 keeps the normal priority.
+// `background` (Linux) runs the workers under SCHED_IDLE: Argon2id hashing
+// then only gets CPU time that request handling leaves, and any request
+// thread that wakes up preempts it at once, so a burst of sign-ins does not
+// raise decision latency. Under full load sign-ins wait (and the bounded
+// queue answers 503) instead of decisions.
 class PasswordPool {
  public:
-  PasswordPool(int workers, int max_queue, int nice = 0, const char* thread_name = nullptr);
+  PasswordPool(int workers, int max_queue, bool background = false,
+               const char* thread_name = nullptr);
   ~PasswordPool();
   PasswordPool(const PasswordPool&) = delete;
   PasswordPool& operator=(const PasswordPool&) = delete;

@@ -6,7 +6,6 @@ namespace stepup::service {
 
 namespace {
 constexpr int kApiWorkers = 64;
-constexpr int kHashNice = 10;
 }  // namespace
 
 std::unique_ptr<store::Store> open_store(const config::Config& cfg) {
@@ -42,15 +41,15 @@ Runtime::Runtime(config::Config cfg, std::unique_ptr<Clock> clock)
   if (!keys) throw std::runtime_error(keys.error().description);
   keys_ = *keys;
   sessions_ = std::make_unique<Sessions>(cfg_, *store_, *clock_, keys_, *audit_);
-  // Hashing runs at a lower CPU priority than request handling (nice 10):
-  // sign-ins use the CPU that decisions leave free.
+  // Hashing runs as a background (SCHED_IDLE) task: sign-ins use the CPU
+  // that request handling leaves free, and never delay a decision.
   pool_ = std::make_unique<factors::PasswordPool>(
-      cfg_.passwords.hash_workers, cfg_.passwords.hash_queue, kHashNice, "stepup-hash");
+      cfg_.passwords.hash_workers, cfg_.passwords.hash_queue, /*background=*/true, "stepup-hash");
   // API workers mostly wait for a durable commit, and the store puts the
   // writes of every waiting worker into one commit (group commit): enough
   // workers to fill a commit, few enough to stay cheap (stacks are lazily
   // committed memory).
-  api_pool_ = std::make_unique<factors::PasswordPool>(kApiWorkers, 4096, 0, "stepup-api");
+  api_pool_ = std::make_unique<factors::PasswordPool>(kApiWorkers, 4096, false, "stepup-api");
   signin_ = std::make_unique<SignIn>(cfg_, *store_, *clock_, *sessions_, *audit_, *pool_);
   enforcement_ = std::make_unique<Enforcement>(cfg_, *sessions_, *clock_);
   check_ = std::make_unique<FactorCheck>(cfg_, *store_, *clock_, *box_, *audit_);

@@ -168,6 +168,8 @@ Status Connection::exec(const char* sql) {
   return tl::unexpected(map_error(sqlite3_extended_errcode(db_.get())));
 }
 
+bool Connection::in_transaction() const { return sqlite3_get_autocommit(db_.get()) == 0; }
+
 std::int64_t Connection::changes() const { return sqlite3_changes64(db_.get()); }
 std::int64_t Connection::last_insert_rowid() const { return sqlite3_last_insert_rowid(db_.get()); }
 std::string Connection::last_message() const { return sqlite3_errmsg(db_.get()); }

@@ -111,6 +111,9 @@ class Connection {
   // Rows changed by the most recent INSERT/UPDATE/DELETE.
   std::int64_t changes() const;
   std::int64_t last_insert_rowid() const;
+  // False when no transaction is open (also after SQLite rolled one back by
+  // itself, as it does on some I/O and out-of-memory errors).
+  bool in_transaction() const;
   // SQLite's message for the most recent failure on this connection.
   std::string last_message() const;
 

@@ -1,8 +1,9 @@
 // SQLite implementation of Store.
 //
-// Writes go through one connection behind a mutex, each method in its own
-// BEGIN IMMEDIATE transaction that has committed (synchronous=FULL: the WAL
-// is fsynced) before the method returns. Reads use a small pool of separate
+// Writes go through one connection, each method's writes inside a BEGIN
+// IMMEDIATE transaction that has committed (synchronous=FULL: the WAL is
+// fsynced) before the method returns; concurrent writers share one such
+// transaction (group commit, see write()). Reads use a small pool of separate
 // connections: in WAL mode readers never block the writer nor each other,
 // and each read is a single statement, so it sees one consistent snapshot
 // that includes every write acknowledged before it started.
@@ -802,20 +803,29 @@ class SqliteStore final : public Store {
     }
     std::vector<WriteJob*> kept;
     kept.reserve(batch.size());
-    for (auto* j : batch) {
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      WriteJob* j = batch[i];
+      bool ok = false;
       if (batch.size() == 1) {  // the transaction is the savepoint
-        if (j->run(writer_)) kept.push_back(j);
-        continue;
-      }
-      if (auto s = writer_.exec("SAVEPOINT job"); !s) {
+        ok = j->run(writer_);
+      } else if (auto s = writer_.exec("SAVEPOINT job"); !s) {
         j->fail(s.error());
-        continue;
+      } else {
+        ok = j->run(writer_);
+        if (!ok) (void)writer_.exec("ROLLBACK TO job");
+        if (auto r = writer_.exec("RELEASE job"); !r && ok) {
+          j->fail(r.error());
+          ok = false;
+        }
       }
-      const bool ok = j->run(writer_);
-      if (!ok) (void)writer_.exec("ROLLBACK TO job");
-      if (auto s = writer_.exec("RELEASE job"); !s && ok) {
-        j->fail(s.error());
-        continue;
+      if (!writer_.in_transaction()) {
+        // SQLite rolled the whole transaction back by itself (I/O error, out
+        // of memory...): what the batch wrote so far is gone, and running the
+        // rest would write outside any transaction. Fail them all.
+        if (ok) j->fail(StoreError::kIo);
+        for (auto* k : kept) k->fail(StoreError::kIo);
+        for (std::size_t r = i + 1; r < batch.size(); ++r) batch[r]->fail(StoreError::kIo);
+        return;
       }
       if (ok) kept.push_back(j);
     }

@@ -4,8 +4,8 @@
 
 #include <gtest/gtest.h>
 #include <pthread.h>
+#include <sched.h>
 #include <sodium.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -365,22 +365,29 @@ TEST(PasswordPool, RunsHashJobsAndReturnsResults) {
   EXPECT_TRUE(fut.get());
 }
 
-TEST(PasswordPool, WorkersRunAtTheRequestedNiceAndName) {
-  const int mine = getpriority(PRIO_PROCESS, static_cast<id_t>(gettid()));
-  std::promise<std::pair<int, std::string>> seen;
-  {
-    PasswordPool pool(1, 4, 10, "stepup-hash");
-    ASSERT_TRUE(pool.submit([&] {
-      char name[16] = {};
-      pthread_getname_np(pthread_self(), name, sizeof name);
-      seen.set_value({getpriority(PRIO_PROCESS, static_cast<id_t>(gettid())), name});
-    }));
+TEST(PasswordPool, BackgroundWorkersRunUnderSchedIdleWithTheirName) {
+  for (bool background : {true, false}) {
+    std::promise<std::pair<int, std::string>> seen;
+    {
+      PasswordPool pool(1, 4, background, "stepup-hash");
+      ASSERT_TRUE(pool.submit([&] {
+        char name[16] = {};
+        pthread_getname_np(pthread_self(), name, sizeof name);
+        int policy = -1;
+        sched_param param{};
+        pthread_getschedparam(pthread_self(), &policy, &param);
+        seen.set_value({policy, name});
+      }));
+    }
+    auto [policy, name] = seen.get_future().get();
+    EXPECT_EQ(policy, background ? SCHED_IDLE : SCHED_OTHER) << background;
+    EXPECT_EQ(name, "stepup-hash");
   }
-  auto [nice, name] = seen.get_future().get();
-  EXPECT_EQ(nice, std::min(mine + 10, 19));
-  EXPECT_EQ(name, "stepup-hash");
-  // The caller's own priority is untouched.
-  EXPECT_EQ(getpriority(PRIO_PROCESS, static_cast<id_t>(gettid())), mine);
+  // The caller's own policy is untouched.
+  int policy = -1;
+  sched_param param{};
+  pthread_getschedparam(pthread_self(), &policy, &param);
+  EXPECT_EQ(policy, SCHED_OTHER);
 }
 
 TEST(PasswordPool, RejectsWhenQueueFull) {
