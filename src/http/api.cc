@@ -43,7 +43,6 @@ class Api {
     const std::string_view path = path_of(target);
     const auto method = req.method();
     const bool get = method == bhttp::verb::get || method == bhttp::verb::head;
-    const bool post = method == bhttp::verb::post;
 
     // Enforcement first: the hot path. Any method is accepted (gateways
     // differ in the method of their sub-request).
