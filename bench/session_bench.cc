@@ -141,7 +141,10 @@ void BM_EnforcementDecideDistinct(benchmark::State& state) {
   auto& enforcement = w.rt->enforcement();
   const core::RequestFacts req{"GET", "bank.local", "/app/accounts/42/history"};
   const auto& creds = state.range(0) == 0 ? w.tokens : w.cookies;
-  std::size_t i = 0;
+  // Carries on across repetitions: restarting at 0 would find the first
+  // credentials still in the per-thread caches.
+  static std::size_t next[2] = {0, 0};
+  std::size_t& i = next[state.range(0) == 0 ? 0 : 1];
   for (auto _ : state) {
     service::Credential cred;
     const std::string& c = creds[i++ % creds.size()];

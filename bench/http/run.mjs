@@ -34,7 +34,7 @@ const usage = `usage: bench/http/run [--threads N] [--connections N] [--duration
   tokens: distinct access tokens for the rotating load (default 20000)
   sessions: live sessions seeded into the store (default 100000)
   signins: sign-ins per second during the Argon2 load test (default 20)
-  out: where the Markdown goes (default bench/results/<date>.md)`;
+  out: where the Markdown goes (default bench/results/<date>-<HHMM>.md, UTC)`;
 for (let i = 2; i < process.argv.length; i++) {
   const a = process.argv[i];
   if (a === '-h' || a === '--help') { console.log(usage); process.exit(0); }
@@ -572,7 +572,8 @@ async function main() {
   md.push(`| stepup RSS with ${nSes} live sessions in the store | ${fmt(rssStart / 1024, 1)} MiB after start, ${fmt(rssEnd / 1024, 1)} MiB after the whole run |`);
   md.push('');
   const text = md.join('\n') + '\n';
-  const outFile = opts.out ?? path.join(REPO, 'bench/results', `${started.toISOString().slice(0, 10)}.md`);
+  const stamp = started.toISOString().slice(0, 16).replace('T', '-').replace(':', '');
+  const outFile = opts.out ?? path.join(REPO, 'bench/results', `${stamp}.md`);
   fs.mkdirSync(path.dirname(outFile), { recursive: true });
   fs.writeFileSync(outFile, text);
   // Raw wrk output, for whoever wants to look closer.
