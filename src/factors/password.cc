@@ -216,6 +216,21 @@ struct PasswordPool::Impl {
   std::vector<std::thread> workers;
   std::size_t max_queue = 0;
   bool stopping = false;
+  bool background = false;
+  bool boosted = false;  // background workers temporarily at normal priority
+
+  // Background pools: SCHED_IDLE while the queue has room, the normal policy
+  // while it is nearly full. Decisions come first until sign-ins would be
+  // refused; then sign-ins get their fair share of the CPU instead of 503s.
+  std::size_t high_water() const { return std::max<std::size_t>(1, max_queue * 3 / 4); }
+  std::size_t low_water() const { return max_queue / 4; }
+
+  // Callers hold mu. Best effort: a policy that cannot be set (no permission
+  // to leave SCHED_IDLE without privileges, say) leaves the worker as it was.
+  void set_policy_locked(int policy) {
+    sched_param none{};
+    for (std::thread& t : workers) (void)::pthread_setschedparam(t.native_handle(), policy, &none);
+  }
 
   void run() {
     for (;;) {
@@ -227,6 +242,10 @@ struct PasswordPool::Impl {
         if (queue.empty()) return;
         job = std::move(queue.front());
         queue.pop_front();
+        if (boosted && queue.size() <= low_water()) {
+          boosted = false;
+          set_policy_locked(SCHED_IDLE);
+        }
       }
       // A throwing job must not take the worker (and with it the pool) down.
       try {
@@ -254,21 +273,21 @@ struct PasswordPool::Impl {
 PasswordPool::PasswordPool(int workers, int max_queue, bool background, const char* thread_name)
     : impl_(new Impl) {
   impl_->max_queue = max_queue > 0 ? static_cast<std::size_t>(max_queue) : 0;
+  impl_->background = background;
   // Zero workers would accept jobs that never run.
   const int n = workers > 0 ? workers : 1;
   try {
     impl_->workers.reserve(static_cast<std::size_t>(n));
     for (int i = 0; i < n; ++i) {
-      impl_->workers.emplace_back([impl = impl_, background, thread_name] {
+      impl_->workers.emplace_back([impl = impl_, thread_name] {
         if (thread_name != nullptr) ::pthread_setname_np(::pthread_self(), thread_name);
-        if (background) {
-          // Best effort: if the policy cannot be set the worker runs at the
-          // normal priority, which is correct, only less kind to decisions.
-          sched_param none{};
-          (void)::pthread_setschedparam(::pthread_self(), SCHED_IDLE, &none);
-        }
         impl->run();
       });
+    }
+    if (background) {
+      // Before any job can be submitted, so no boost can race with it.
+      const std::lock_guard<std::mutex> lock(impl_->mu);
+      impl_->set_policy_locked(SCHED_IDLE);
     }
   } catch (...) {
     impl_->stop_and_join();
@@ -288,6 +307,10 @@ bool PasswordPool::submit(std::function<void()> job) {
     const std::lock_guard<std::mutex> lock(impl_->mu);
     if (impl_->stopping || impl_->queue.size() >= impl_->max_queue) return false;
     impl_->queue.push_back(std::move(job));
+    if (impl_->background && !impl_->boosted && impl_->queue.size() >= impl_->high_water()) {
+      impl_->boosted = true;
+      impl_->set_policy_locked(SCHED_OTHER);
+    }
   }
   impl_->cv.notify_one();
   return true;

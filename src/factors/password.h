@@ -55,11 +55,12 @@ const std::string& dummy_hash(const PasswordParams& p);
 // logged to stderr and the worker carries on. workers < 1 is treated as 1.
 // Destruction finishes queued jobs then joins. Thread-safe.
 //
-// `background` (Linux) runs the workers under SCHED_IDLE: Argon2id hashing
-// then only gets CPU time that request handling leaves, and any request
-// thread that wakes up preempts it at once, so a burst of sign-ins does not
-// raise decision latency. Under full load sign-ins wait (and the bounded
-// queue answers 503) instead of decisions.
+// `background` (Linux) runs the workers under SCHED_IDLE while the queue has
+// room: Argon2id hashing then only gets CPU time that request handling
+// leaves, and any request thread that wakes up preempts it at once, so a
+// burst of sign-ins does not raise decision latency. When the queue is three
+// quarters full the workers switch to the normal policy (sign-ins would
+// otherwise be refused), and back to SCHED_IDLE once it is down to a quarter.
 class PasswordPool {
  public:
   PasswordPool(int workers, int max_queue, bool background = false,

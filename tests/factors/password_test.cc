@@ -390,6 +390,37 @@ TEST(PasswordPool, BackgroundWorkersRunUnderSchedIdleWithTheirName) {
   EXPECT_EQ(policy, SCHED_OTHER);
 }
 
+// A background pool whose queue fills up runs at the normal policy until it
+// has drained to a quarter: decisions first, but not at the price of refusing
+// sign-ins.
+TEST(PasswordPool, BackgroundWorkersLeaveSchedIdleWhileTheQueueIsNearlyFull) {
+  auto policy_now = [] {
+    int policy = -1;
+    sched_param param{};
+    pthread_getschedparam(pthread_self(), &policy, &param);
+    return policy;
+  };
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  std::vector<int> seen(8, -1);
+  {
+    PasswordPool pool(1, 8, true, "stepup-hash");
+    // Job 0 blocks the only worker; jobs 1..6 wait (6 >= 3/4 of 8: boost).
+    ASSERT_TRUE(pool.submit([&] {
+      released.wait();
+      seen[0] = policy_now();
+    }));
+    for (int i = 1; i <= 6; ++i) {
+      ASSERT_TRUE(pool.submit([&, i] { seen[static_cast<std::size_t>(i)] = policy_now(); }));
+    }
+    release.set_value();
+  }
+  EXPECT_EQ(seen[0], SCHED_OTHER);  // boosted while it ran, by the 6th submit
+  // Taking job 4 leaves 2 waiting (<= 8/4): back to SCHED_IDLE from then on.
+  for (int i = 1; i <= 3; ++i) EXPECT_EQ(seen[static_cast<std::size_t>(i)], SCHED_OTHER) << i;
+  for (int i = 4; i <= 6; ++i) EXPECT_EQ(seen[static_cast<std::size_t>(i)], SCHED_IDLE) << i;
+}
+
 TEST(PasswordPool, RejectsWhenQueueFull) {
   constexpr int kWorkers = 2;
   constexpr int kMaxQueue = 3;
