@@ -171,7 +171,7 @@ class Worker : public std::enable_shared_from_this<Worker> {
   void on_drain_begin();
   void finish();
   void arm_sweep();
-  void sweep();
+  bool sweep();  // false once the worker has finished
   std::vector<std::shared_ptr<Session>> live_sessions_locked();
 
   std::shared_ptr<const Config> cfg_;
@@ -691,22 +691,24 @@ void Worker::finish() {
 void Worker::arm_sweep() {
   sweep_timer_.expires_after(kSweepEvery);
   sweep_timer_.async_wait([self = shared_from_this()](const error_code& ec) {
-    if (ec) return;  // cancelled: the worker is finishing
-    self->sweep();
-    self->arm_sweep();
+    // Cancelled, or fired just before finish() cancelled it: either way the
+    // worker is finishing and must not re-arm, or run() would never return.
+    if (ec) return;
+    if (self->sweep()) self->arm_sweep();
   });
 }
 
-void Worker::sweep() {
+bool Worker::sweep() {
   // Under mu_ so the list cannot change; check_deadline only closes a socket
   // (completions are queued, never run inline), so holding the lock is fine.
   std::lock_guard lock(mu_);
-  if (!open_) return;
+  if (!open_) return false;
   const auto now = Clock::now();
   for (Session* s = sessions_; s; s = s->next_) {
     // A session whose destructor is waiting on mu_ is skipped.
     if (!s->weak_from_this().expired()) s->check_deadline(now);
   }
+  return true;
 }
 
 // "host:port" / "[v6]:port" -> endpoint. Throws std::runtime_error.
