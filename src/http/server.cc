@@ -207,8 +207,9 @@ class Session : public std::enable_shared_from_this<Session> {
   void force_close() { close_now(); }
   // I/O thread (the sweep): closes the connection if its deadline passed.
   // Pending reads and writes then complete with an error and end the session.
+  // A request being handled has no deadline (on_request clears it).
   void check_deadline(Clock::time_point now) {
-    if (now >= deadline_ && state_ != State::kHandling) {
+    if (now >= deadline_) {
       deadline_ = Clock::time_point::max();
       close_now();
     }

@@ -80,12 +80,17 @@ class Sessions::Toucher {
       if (t.last_seen >= last_seen) return;
       t = store::Store::Touch{public_id, last_seen, idle};
       ++pushed_;
+      any_.store(true, std::memory_order_release);
     }
     cv_.notify_all();
   }
 
   // The newest touch of `public_id` not yet known to be stored.
   std::optional<store::Store::Touch> pending(const std::string& public_id) {
+    // Nothing queued or being written (the usual case): no lock taken on the
+    // request path. A push that is not visible yet here would not have been
+    // visible under the lock either.
+    if (!any_.load(std::memory_order_acquire)) return std::nullopt;
     std::lock_guard lock(mu_);
     std::optional<store::Store::Touch> best;
     for (const auto* m : {&writing_, &queued_}) {
@@ -118,6 +123,7 @@ class Sessions::Toucher {
       (void)store_.touch_sessions(batch);
       lock.lock();
       writing_.clear();
+      any_.store(!queued_.empty(), std::memory_order_release);
       stored_ = upto;
       cv_.notify_all();
     }
@@ -128,8 +134,9 @@ class Sessions::Toucher {
   std::condition_variable cv_;
   std::unordered_map<std::string, store::Store::Touch> queued_;
   std::unordered_map<std::string, store::Store::Touch> writing_;
-  std::uint64_t pushed_ = 0;  // touches accepted
-  std::uint64_t stored_ = 0;  // of those, written (or dropped after a failure)
+  std::atomic<bool> any_{false};  // queued_ or writing_ is not empty
+  std::uint64_t pushed_ = 0;      // touches accepted
+  std::uint64_t stored_ = 0;      // of those, written (or dropped after a failure)
   bool stop_ = false;
   std::thread thread_;  // last: started once the members above exist
 };
