@@ -149,7 +149,7 @@ TEST(FindWarnings, HiddenRules) {
                                      "  - { path: \"/never\", deny: true }\n"));
   const auto hidden = of_kind(ws, Kind::kShadowedRule);
   ASSERT_EQ(hidden.size(), 3u);
-  EXPECT_EQ(hidden[0].message.rfind("rule 2 (GET /admin/report) can never match: rule 1 (", 0), 0u)
+  EXPECT_EQ(hidden[0].message.rfind("rule 2 (GET,HEAD /admin/report) can never match: rule 1 (", 0), 0u)
       << hidden[0].message;
   EXPECT_EQ(hidden[1].message.rfind("rule 4 (HEAD /shop/cart) can never match: rule 3 (", 0), 0u)
       << hidden[1].message;
