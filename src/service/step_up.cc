@@ -240,6 +240,11 @@ Result<StepUpResult> StepUp::verify(const Authenticated& who, std::string_view c
     if (spent.error() == store::StoreError::kConflict) {
       return fail(ErrorCode::kChallengeInvalid, "This challenge was already used");
     }
+    // Evicted meanwhile by a newer step-up of the same session (the session
+    // holds at most step_up.max_open_challenges).
+    if (spent.error() == store::StoreError::kNotFound) {
+      return fail(ErrorCode::kNotFound, "No such challenge (a newer step-up replaced it)");
+    }
     return fail(ErrorCode::kUnavailable, "The challenge store is unavailable");
   }
 
