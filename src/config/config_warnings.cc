@@ -148,8 +148,10 @@ std::vector<ConfigWarning> find_warnings(const Config& cfg) {
       std::string methods;
       for (const auto& m : named) methods += (methods.empty() ? "" : ", ") + m;
       out.push_back({ConfigWarning::Kind::kUnreachableLevel,
-                     "level " + level.name + " can never be reached: every method set in "
-                     "reached_by needs a method no factor proves (" + methods + ")"});
+                     "level " + level.name +
+                         " can never be reached: every method set in "
+                         "reached_by needs a method no factor proves (" +
+                         methods + ")"});
     }
   }
   const auto& rules = cfg.policy.rules();

@@ -20,10 +20,10 @@ PurgeCounts purge_expired_challenges(store::Store& store, core::UnixTime now, in
                                      int max_batches) {
   const core::UnixTime cutoff = now - store::kExpiredChallengeGrace;
   PurgeCounts out;
-  out.challenges = purge_table([&](int n) { return store.purge_challenges(cutoff, n); }, batch,
-                               max_batches);
-  out.login_challenges = purge_table(
-      [&](int n) { return store.purge_login_challenges(cutoff, n); }, batch, max_batches);
+  out.challenges =
+      purge_table([&](int n) { return store.purge_challenges(cutoff, n); }, batch, max_batches);
+  out.login_challenges = purge_table([&](int n) { return store.purge_login_challenges(cutoff, n); },
+                                     batch, max_batches);
   return out;
 }
 

@@ -35,7 +35,8 @@ TEST_P(GlobCovers, Table) {
   EXPECT_EQ(glob_covers(p.outer, p.inner), p.covers) << p.outer << " vs " << p.inner;
   // Sanity: whenever containment is claimed, sample paths of inner match outer.
   if (p.covers) {
-    for (const char* sample : {"/a", "/a/b", "/a/b/c", "/admin/x", "/admin/x/y", "/public/p/secret"}) {
+    for (const char* sample :
+         {"/a", "/a/b", "/a/b/c", "/admin/x", "/admin/x/y", "/public/p/secret"}) {
       if (core::glob_match(p.inner, sample)) {
         EXPECT_TRUE(core::glob_match(p.outer, sample)) << p.outer << " must match " << sample;
       }
@@ -50,8 +51,7 @@ INSTANTIATE_TEST_SUITE_P(
                       GlobRow{"/admin/**", "/admin/**", true},
                       GlobRow{"/admin/**", "/admin/*/y/**", true},
                       GlobRow{"/admin/**", "/admin", true},  // ** matches no segment too
-                      GlobRow{"/admin/*", "/admin/x", true},
-                      GlobRow{"/admin/*", "/admin/x*", true},
+                      GlobRow{"/admin/*", "/admin/x", true}, GlobRow{"/admin/*", "/admin/x*", true},
                       GlobRow{"/a/*/c", "/a/b/c", true}, GlobRow{"/**/c", "/a/**/c", true},
                       GlobRow{"/a/b", "/a/b", true},
                       // Not covered (or not provably):
@@ -60,9 +60,9 @@ INSTANTIATE_TEST_SUITE_P(
                       GlobRow{"/admin/*", "/admin/", false},  // empty segment: not claimed
                       GlobRow{"/admin/x", "/admin/*", false},
                       GlobRow{"/admin/x*", "/admin/*", false},
-                      GlobRow{"/admin/**", "/adminx", false},
-                      GlobRow{"/a/**/c", "/a/**", false}, GlobRow{"/a/b", "/a/B", false},
-                      GlobRow{"/a", "/a/b", false}, GlobRow{"/a/b", "/a", false}));
+                      GlobRow{"/admin/**", "/adminx", false}, GlobRow{"/a/**/c", "/a/**", false},
+                      GlobRow{"/a/b", "/a/B", false}, GlobRow{"/a", "/a/b", false},
+                      GlobRow{"/a/b", "/a", false}));
 
 TEST(RuleCovers, Methods) {
   EXPECT_TRUE(rule_covers(rule("/**"), rule("/x", {"POST"})));
@@ -84,16 +84,15 @@ TEST(RuleCovers, Hosts) {
       rule_covers(rule("/**", {}, {"*.example.com"}), rule("/x", {}, {"*.api.example.com"})));
   EXPECT_FALSE(rule_covers(rule("/**", {}, {"*.example.com"}), rule("/x", {}, {"example.com"})));
   EXPECT_FALSE(rule_covers(rule("/**", {}, {"*.example.com"}), rule("/x", {}, {"aexample.com"})));
-  EXPECT_FALSE(
-      rule_covers(rule("/**", {}, {"a.example.com"}), rule("/x", {}, {"*.example.com"})));
+  EXPECT_FALSE(rule_covers(rule("/**", {}, {"a.example.com"}), rule("/x", {}, {"*.example.com"})));
   EXPECT_FALSE(rule_covers(rule("/**", {}, {"a.example.com"}),
                            rule("/x", {}, {"a.example.com", "b.example.com"})));
 }
 
 Config load(const std::string& levels, const std::string& rules) {
-  return parse_config("levels:\n" + levels + "base_level: aal1\nrules:\n" + rules +
-                          "default: { deny: true }\n",
-                      "test.yaml");
+  return parse_config(
+      "levels:\n" + levels + "base_level: aal1\nrules:\n" + rules + "default: { deny: true }\n",
+      "test.yaml");
 }
 
 const char* kLevels =
@@ -122,11 +121,11 @@ TEST(FindWarnings, BuiltInDefaultsHaveNone) {
 }
 
 TEST(FindWarnings, UnprovableMethodNamesLevelAndMethod) {
-  const auto ws = find_warnings(load(
-      "  aal1: { reached_by: [[pwd]] }\n"
-      "  aal2: { reached_by: [[pwd, otp], [pwd, sms], [sms, kba]], elevation: 15m }\n"
-      "  aal3: { reached_by: [[pwd, totp]], elevation: 5m }\n",
-      "  - { path: \"/**\", level: aal1 }\n"));
+  const auto ws = find_warnings(
+      load("  aal1: { reached_by: [[pwd]] }\n"
+           "  aal2: { reached_by: [[pwd, otp], [pwd, sms], [sms, kba]], elevation: 15m }\n"
+           "  aal3: { reached_by: [[pwd, totp]], elevation: 5m }\n",
+           "  - { path: \"/**\", level: aal1 }\n"));
   const auto methods = of_kind(ws, Kind::kUnprovableMethod);
   ASSERT_EQ(methods.size(), 3u);
   EXPECT_NE(methods[0].message.find("level aal2: method \"sms\""), std::string::npos);
@@ -139,17 +138,19 @@ TEST(FindWarnings, UnprovableMethodNamesLevelAndMethod) {
 }
 
 TEST(FindWarnings, HiddenRules) {
-  const auto ws = find_warnings(load(kLevels,
-                                     "  - { path: \"/admin/**\", level: aal2 }\n"
-                                     "  - { methods: [GET], path: \"/admin/report\", level: aal1 }\n"
-                                     "  - { methods: [GET], path: \"/shop/*\", level: aal1 }\n"
-                                     "  - { methods: [HEAD], path: \"/shop/cart\", public: true }\n"
-                                     "  - { methods: [POST], path: \"/shop/cart\", level: aal2 }\n"
-                                     "  - { path: \"/**\", level: aal1 }\n"
-                                     "  - { path: \"/never\", deny: true }\n"));
+  const auto ws =
+      find_warnings(load(kLevels,
+                         "  - { path: \"/admin/**\", level: aal2 }\n"
+                         "  - { methods: [GET], path: \"/admin/report\", level: aal1 }\n"
+                         "  - { methods: [GET], path: \"/shop/*\", level: aal1 }\n"
+                         "  - { methods: [HEAD], path: \"/shop/cart\", public: true }\n"
+                         "  - { methods: [POST], path: \"/shop/cart\", level: aal2 }\n"
+                         "  - { path: \"/**\", level: aal1 }\n"
+                         "  - { path: \"/never\", deny: true }\n"));
   const auto hidden = of_kind(ws, Kind::kShadowedRule);
   ASSERT_EQ(hidden.size(), 3u);
-  EXPECT_EQ(hidden[0].message.rfind("rule 2 (GET,HEAD /admin/report) can never match: rule 1 (", 0), 0u)
+  EXPECT_EQ(hidden[0].message.rfind("rule 2 (GET,HEAD /admin/report) can never match: rule 1 (", 0),
+            0u)
       << hidden[0].message;
   EXPECT_EQ(hidden[1].message.rfind("rule 4 (HEAD /shop/cart) can never match: rule 3 (", 0), 0u)
       << hidden[1].message;

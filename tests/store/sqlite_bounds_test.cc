@@ -47,7 +47,8 @@ class SqliteBoundsTest : public ::testing::Test {
  protected:
   void SetUp() override {
     std::error_code ec;
-    fs::path base = fs::is_directory("/dev/shm", ec) ? fs::path("/dev/shm") : fs::temp_directory_path();
+    fs::path base =
+        fs::is_directory("/dev/shm", ec) ? fs::path("/dev/shm") : fs::temp_directory_path();
     std::string tmpl = (base / "stepup-bounds-XXXXXX").string();
     ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
     dir_ = tmpl;
@@ -179,8 +180,9 @@ TEST_F(SqliteBoundsTest, PurgeIsBoundedPerCall) {
 
 TEST_F(SqliteBoundsTest, LoginChallengesHaveAGlobalBound) {
   for (int i = 0; i < 25; ++i) {
-    ASSERT_TRUE(store_->add_login_challenge("l" + std::to_string(i), "ch" + std::to_string(i),
-                                            kNow, kNow + kTtl, 10)
+    ASSERT_TRUE(store_
+                    ->add_login_challenge("l" + std::to_string(i), "ch" + std::to_string(i), kNow,
+                                          kNow + kTtl, 10)
                     .has_value());
   }
   EXPECT_EQ(rows_in_file(path_, "login_challenges"), 10);
@@ -219,8 +221,7 @@ TEST_F(SqliteBoundsTest, HundredThousandLoginChallengesStayBounded) {
   std::int64_t max_rows = 0;
   for (int i = 0; i < 100'000; ++i) {
     const core::UnixTime now = kNow + i / 100;
-    ASSERT_TRUE(
-        store_->add_login_challenge("l" + std::to_string(i), "x", now, now + kTtl, kBound))
+    ASSERT_TRUE(store_->add_login_challenge("l" + std::to_string(i), "x", now, now + kTtl, kBound))
         << i;
     if (i % 5'000 == 4'999) max_rows = std::max(max_rows, rows_in_file(path_, "login_challenges"));
   }
