@@ -12,6 +12,7 @@
 #include "core/canonical.h"
 #include "crypto/encoding.h"
 #include "crypto/hash.h"
+#include "factors/password.h"
 #include "http/cookie.h"
 #include "http/messages.h"
 #include "http/pages.h"
@@ -1097,6 +1098,11 @@ class Api {
     line("stepup_store_writes_total", "", ws.writes);
     out += "# TYPE stepup_password_queue gauge\n";
     line("stepup_password_queue", "", static_cast<std::uint64_t>(rt_.password_pool().queued()));
+    out +=
+        "# HELP stepup_password_verifications_total Argon2id password verifications run "
+        "(known and unknown usernames cost one each).\n";
+    out += "# TYPE stepup_password_verifications_total counter\n";
+    line("stepup_password_verifications_total", "", factors::password_verifications());
     if (metrics_.requests_total) {
       out += "# TYPE stepup_http_requests_total counter\n";
       line("stepup_http_requests_total", "", metrics_.requests_total());

@@ -575,8 +575,30 @@ class SqliteStore final : public Store {
 
   // ---- challenges ----
 
-  Status add_challenge(const Challenge& ch) override {
-    return write([&](Connection& c) {
+  Status add_challenge(const Challenge& ch, int max_per_session) override {
+    return write([&](Connection& c) -> Status {
+      // Both deletes walk an index (challenges_by_expiry, challenges_by_session)
+      // and touch a bounded number of rows.
+      if (auto s = run(c,
+                       "DELETE FROM challenges WHERE rowid IN (SELECT rowid FROM challenges "
+                       "WHERE expires_at < ? ORDER BY expires_at LIMIT ?)",
+                       ch.created_at - kExpiredChallengeGrace, kPurgeOnInsert);
+          !s) {
+        return s;
+      }
+      if (max_per_session > 0) {
+        // Keep the newest max_per_session - 1 open ones; the new row makes
+        // max_per_session. Rowids grow with insertion order.
+        if (auto s = run(c,
+                         "DELETE FROM challenges WHERE rowid IN (SELECT rowid FROM challenges "
+                         "WHERE session_public_id = ? "
+                         "ORDER BY (used_at = 0 AND expires_at > ?) DESC, rowid DESC "
+                         "LIMIT -1 OFFSET ?)",
+                         ch.session_public_id, ch.created_at, max_per_session - 1);
+            !s) {
+          return s;
+        }
+      }
       return run(c,
                  "INSERT INTO challenges(id, session_public_id, user_id, target_level, max_age, "
                  "methods, return_to, reason, transaction_json, webauthn_challenge, created_at, "
@@ -605,24 +627,44 @@ class SqliteStore final : public Store {
     });
   }
 
-  Result<int> purge_challenges(core::UnixTime cutoff) override {
-    return write([&](Connection& c) -> Result<int> {
-      auto s = run(c, "DELETE FROM challenges WHERE expires_at < ?", cutoff);
-      if (!s) return tl::unexpected(s.error());
-      return static_cast<int>(c.changes());
+  Result<int> purge_challenges(core::UnixTime cutoff, int limit) override {
+    return purge("challenges", cutoff, limit);
+  }
+
+  Result<std::int64_t> count_challenges() override { return count_rows("challenges"); }
+
+  Status add_login_challenge(std::string_view id, std::string_view webauthn_challenge,
+                             core::UnixTime now, core::UnixTime expires_at,
+                             int max_total) override {
+    return write([&](Connection& c) -> Status {
+      if (auto s = run(c,
+                       "DELETE FROM login_challenges WHERE rowid IN (SELECT rowid FROM "
+                       "login_challenges WHERE expires_at < ? ORDER BY expires_at LIMIT ?)",
+                       now - kExpiredChallengeGrace, kPurgeOnInsert);
+          !s) {
+        return s;
+      }
+      if (auto s = run(c,
+                       "INSERT INTO login_challenges(id, webauthn_challenge, created_at, "
+                       "expires_at) VALUES(?, ?, ?, ?)",
+                       id, webauthn_challenge, now, expires_at);
+          !s) {
+        return s;
+      }
+      if (max_total <= 0) return {};
+      // Rowids grow with insertion order, so every row more than max_total
+      // rowids older than the new one is beyond the bound: a range delete on
+      // the rowid, however full the table is. At most max_total rows remain.
+      return run(c, "DELETE FROM login_challenges WHERE rowid <= ?",
+                 c.last_insert_rowid() - max_total);
     });
   }
 
-  Status add_login_challenge(std::string_view id, std::string_view webauthn_challenge,
-                             core::UnixTime now, core::UnixTime expires_at) override {
-    return write([&](Connection& c) {
-      (void)run(c, "DELETE FROM login_challenges WHERE expires_at < ?", now - 3600);
-      return run(c,
-                 "INSERT INTO login_challenges(id, webauthn_challenge, created_at, expires_at) "
-                 "VALUES(?, ?, ?, ?)",
-                 id, webauthn_challenge, now, expires_at);
-    });
+  Result<int> purge_login_challenges(core::UnixTime cutoff, int limit) override {
+    return purge("login_challenges", cutoff, limit);
   }
+
+  Result<std::int64_t> count_login_challenges() override { return count_rows("login_challenges"); }
 
   Result<std::string> consume_login_challenge(std::string_view id, core::UnixTime now) override {
     return write([&](Connection& c) -> Result<std::string> {
@@ -734,6 +776,31 @@ class SqliteStore final : public Store {
   }
 
  private:
+  // Bounded delete of expired rows of a challenge table (both have an index
+  // on expires_at). `table` is one of our own table names, never input.
+  Result<int> purge(std::string_view table, core::UnixTime cutoff, int limit) {
+    if (limit <= 0) return 0;
+    const std::string t(table);
+    const std::string sql = "DELETE FROM " + t + " WHERE rowid IN (SELECT rowid FROM " + t +
+                            " WHERE expires_at < ? ORDER BY expires_at LIMIT ?)";
+    return write([&](Connection& c) -> Result<int> {
+      if (auto s = run(c, sql, cutoff, limit); !s) return tl::unexpected(s.error());
+      return static_cast<int>(c.changes());
+    });
+  }
+
+  Result<std::int64_t> count_rows(std::string_view table) {
+    const std::string sql = "SELECT count(*) FROM " + std::string(table);
+    return read([&](Connection& c) -> Result<std::int64_t> {
+      auto q = c.prepare(sql);
+      if (!q) return tl::unexpected(q.error());
+      auto row = q->step();
+      if (!row) return tl::unexpected(row.error());
+      if (!*row) return tl::unexpected(StoreError::kCorrupt);
+      return q->int64(0);
+    });
+  }
+
   // Runs `body` on the write connection inside a committed transaction and
   // returns its result once that commit is durable.
   //

@@ -110,6 +110,13 @@ struct AuditEvent {
   std::string hash;
 };
 
+// Expired challenges are kept this long before they are deleted, so that a
+// late answer reads "expired" rather than "no such challenge".
+inline constexpr core::Seconds kExpiredChallengeGrace = 600;
+// Expired challenges each insert deletes at most (bounded work per request;
+// more than one, so a backlog shrinks while challenges are being created).
+inline constexpr int kPurgeOnInsert = 8;
+
 // One pending step-up. Single use: consume_challenge marks it used exactly
 // once, however many requests race for it.
 struct Challenge {
@@ -215,23 +222,40 @@ class Store {
   // session (rows are kept for reuse detection). kNotFound if no such session.
   virtual Status revoke_refresh_family(std::string_view session_public_id) = 0;
 
-  // Challenges (step-up). add_challenge: kConflict on a duplicate id,
-  // kNotFound if the session or user does not exist.
-  virtual Status add_challenge(const Challenge& c) = 0;
+  // Challenges (step-up and WebAuthn registration). add_challenge: kConflict
+  // on a duplicate id, kNotFound if the session or user does not exist.
+  // In the same transaction it deletes at most kPurgeOnInsert challenges (of
+  // any session) that expired before created_at - kExpiredChallengeGrace, and,
+  // when max_per_session > 0, evicts challenges of the same session so that at
+  // most max_per_session remain with the new one: used or expired ones first,
+  // then the oldest open ones. An evicted challenge is deleted (it can no
+  // longer be verified). Cheap: both deletes walk an index.
+  virtual Status add_challenge(const Challenge& c, int max_per_session = 0) = 0;
   virtual Result<Challenge> find_challenge(std::string_view id) = 0;
   // Marks the challenge used if it is unused: kConflict if it was already
   // used, kNotFound if absent. Expiry is the caller's check (it knows the
   // policy); this only guarantees single use.
   virtual Status consume_challenge(std::string_view id, core::UnixTime now) = 0;
-  // Deletes challenges that expired before `cutoff` (housekeeping); returns how many.
-  virtual Result<int> purge_challenges(core::UnixTime cutoff) = 0;
+  // Deletes at most `limit` challenges that expired before `cutoff`, oldest
+  // expiry first (housekeeping; bounded work per call); returns how many.
+  virtual Result<int> purge_challenges(core::UnixTime cutoff, int limit = 1000) = 0;
+  // Rows in the challenges table (tests and metrics).
+  virtual Result<std::int64_t> count_challenges() = 0;
 
   // Passkey sign-in challenges (no session or user yet). consume_login_challenge
   // returns the WebAuthn challenge once: kConflict when used or expired,
-  // kNotFound when absent.
+  // kNotFound when absent (also: purged or evicted). add_login_challenge
+  // deletes at most kPurgeOnInsert rows that expired before
+  // now - kExpiredChallengeGrace and, when max_total > 0, evicts the oldest
+  // rows so that at most max_total remain with the new one (anyone can create
+  // these: the table needs a global bound).
   virtual Status add_login_challenge(std::string_view id, std::string_view webauthn_challenge,
-                                     core::UnixTime now, core::UnixTime expires_at) = 0;
+                                     core::UnixTime now, core::UnixTime expires_at,
+                                     int max_total = 0) = 0;
   virtual Result<std::string> consume_login_challenge(std::string_view id, core::UnixTime now) = 0;
+  // As purge_challenges, for the login challenges.
+  virtual Result<int> purge_login_challenges(core::UnixTime cutoff, int limit = 1000) = 0;
+  virtual Result<std::int64_t> count_login_challenges() = 0;
 
   // Signing keys
   virtual Status add_signing_key(const SigningKey& k) = 0;
