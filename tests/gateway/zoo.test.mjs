@@ -2,8 +2,9 @@
 // through real nginx and real Caddy, each run from its recipe in
 // examples/gateways/, to three real upstreams with different path semantics:
 // express 4 (case-insensitive, optional trailing slash), nginx serving files
-// (decodes %2f, merges slashes, resolves dot segments) and python's
-// http.server (decodes everything, normpath). stepup decides with the zoo
+// (decodes %2f, merges slashes, resolves dot segments), python's http.server
+// (decodes everything, normpath) and a node:http app routing on WHATWG URL
+// pathnames (resolves dots and backslashes, keeps empty segments). stepup decides with the zoo
 // policy (lib/zoo.mjs zooRules): /admin/** and /transfer need aal2.
 //
 // Each attack must not be served as a protected resource. Controls show the
@@ -19,7 +20,7 @@ import { after, before, describe, test } from 'node:test';
 import { rawRequest } from './lib/raw.mjs';
 import {
   ATTACKS, describeAnswer, headerOf, sendAttack, servedProtected, sessionCookie,
-  startCaddyGateway, startExpress, startNginxGateway, startNginxStatic, startPython,
+  startCaddyGateway, startExpress, startNginxGateway, startNginxStatic, startNodeUrl, startPython,
   startZooStepup, tempDir, writeSite,
 } from './lib/zoo.mjs';
 
@@ -37,6 +38,7 @@ before(async () => {
   upstreams.express = await startExpress();
   upstreams['nginx-static'] = await startNginxStatic(root);
   upstreams.python = await startPython(root);
+  upstreams['node-url'] = await startNodeUrl();
   procs.push(...Object.values(upstreams));
   for (const [name, up] of Object.entries(upstreams)) {
     const opts = { stepupPort: stepup.srv.port, appPort: up.port };
@@ -52,7 +54,7 @@ after(async () => {
 });
 
 const GATEWAYS = ['nginx', 'caddy'];
-const UPSTREAMS = ['express', 'nginx-static', 'python'];
+const UPSTREAMS = ['express', 'nginx-static', 'python', 'node-url'];
 
 for (const up of UPSTREAMS) {
   test(`${up} directly (no gateway): serves the protected resources, and which attacks it resolves to them`, async (t) => {

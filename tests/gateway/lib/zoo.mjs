@@ -154,6 +154,12 @@ export async function startExpress() {
   return startProcess('express', process.execPath, [path.join(SUITE, 'upstreams/express-app.mjs'), String(port)], { port });
 }
 
+// Upstream 4: node:http routing on WHATWG URL pathname (like the demo bank).
+export async function startNodeUrl() {
+  const port = await freePort();
+  return startProcess('node-url', process.execPath, [path.join(SUITE, 'upstreams/node-url-app.mjs'), String(port)], { port });
+}
+
 export async function startPython(root) {
   const port = await freePort();
   const py = fs.existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
@@ -196,14 +202,16 @@ export async function startCaddyGateway({ stepupPort, appPort, recipe = path.joi
 
 const first = (r, h) => (r.headers[h.toLowerCase()] ?? [])[0];
 
-// True when the answer is a protected resource of an upstream: its marker
-// header, a body starting "PROTECTED-", a bank page marker, or a HEAD that
+// True when the answer is a protected resource of an upstream: a 2xx with
+// its marker header (nginx adds it per location, also to a 404, hence the
+// status), a body starting "PROTECTED-", a bank page marker, or a HEAD that
 // got a 2xx (every attack aims at a protected resource).
 export function servedProtected(r, method, markers = []) {
-  if (first(r, 'X-Zoo-Protected')) return true;
+  const ok = r.status >= 200 && r.status < 300;
+  if (ok && first(r, 'X-Zoo-Protected')) return true;
   if (/PROTECTED-/.test(r.body)) return true;
   if (markers.some((m) => r.body.includes(m))) return true;
-  if (method === 'HEAD' && r.status >= 200 && r.status < 300) return true;
+  if (method === 'HEAD' && ok) return true;
   return false;
 }
 

@@ -21,7 +21,8 @@ SAW = ['X-Stepup-Subject', 'X-Stepup-Acr', 'X-Stepup-Amr', 'X-Stepup-Session', '
 class Handler(http.server.SimpleHTTPRequestHandler):
     def translate_path(self, path):
         p = super().translate_path(path)
-        if not os.path.exists(p) and os.path.isfile(p + '.html'):
+        plain = path.split('?', 1)[0].split('#', 1)[0]
+        if not plain.endswith('/') and not os.path.isfile(p) and os.path.isfile(p + '.html'):
             p += '.html'
         return p
 
