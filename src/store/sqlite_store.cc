@@ -338,25 +338,37 @@ class SqliteStore final : public Store {
     return write([&](Connection& c) { return run_one(c, "DELETE FROM factors WHERE id = ?", id); });
   }
 
-  Result<Factor> begin_factor_attempt(std::string_view id, core::UnixTime now) override {
+  Result<FactorAttempt> reserve_factor_attempt(std::string_view id, core::UnixTime now,
+                                               const LockoutPolicy& policy) override {
     static const std::string sql = select_from(kFactorCols, "FROM factors WHERE id = ?");
-    // Read and increment under one write transaction: two attempts racing
-    // (threads here, or another process on the file) each count, so N
-    // guesses always cost N failures however they are interleaved.
-    return write([&](Connection& c) -> Result<Factor> {
+    // Read, count and lock under one write transaction (BEGIN IMMEDIATE: other
+    // processes on the file wait too): attempts racing each see the count and
+    // lock of the ones before them, so the attempt that reaches max_failures
+    // locks the factor before any later one is reserved. Deciding the lock
+    // after the code check instead let every parallel guess through and let
+    // the last of many racing lock writes win.
+    return write([&](Connection& c) -> Result<FactorAttempt> {
       auto f = query_one(c, read_factor, sql, id);
-      if (!f) return f;
-      if (f->locked_until > now) return f;
-      auto s = run_one(c, "UPDATE factors SET failures = failures + 1 WHERE id = ?", id);
+      if (!f) return tl::unexpected(f.error());
+      FactorAttempt a;
+      if (f->locked_until > now) {
+        a.factor = std::move(*f);
+        return a;
+      }
+      const int failures = f->failures + 1;
+      const core::Seconds delay = lock_delay(policy, failures);
+      const core::UnixTime lock = delay > 0 ? now + delay : 0;
+      auto s = run_one(c,
+                       "UPDATE factors SET failures = ?, locked_until = MAX(locked_until, ?) "
+                       "WHERE id = ?",
+                       failures, lock, id);
       if (!s) return tl::unexpected(s.error());
-      ++f->failures;
-      return f;
-    });
-  }
-
-  Status lock_factor(std::string_view id, core::UnixTime locked_until) override {
-    return write([&](Connection& c) {
-      return run_one(c, "UPDATE factors SET locked_until = ? WHERE id = ?", locked_until, id);
+      f->failures = failures;
+      f->locked_until = std::max(f->locked_until, lock);
+      a.factor = std::move(*f);
+      a.reserved = true;
+      a.last_of_window = delay > 0;
+      return a;
     });
   }
 
@@ -370,12 +382,13 @@ class SqliteStore final : public Store {
       Status s;
       if (new_secret) {
         s = run(c,
-                "UPDATE factors SET failures = 0, last_used_at = ?, counter = ?, secret = ? "
+                "UPDATE factors SET failures = 0, locked_until = 0, last_used_at = ?, counter = ?, "
+                "secret = ? "
                 "WHERE id = ? AND counter = ?",
                 now, new_counter, Blob{*new_secret}, id, expected_counter);
       } else {
         s = run(c,
-                "UPDATE factors SET failures = 0, last_used_at = ?, counter = ? "
+                "UPDATE factors SET failures = 0, locked_until = 0, last_used_at = ?, counter = ? "
                 "WHERE id = ? AND counter = ?",
                 now, new_counter, id, expected_counter);
       }
