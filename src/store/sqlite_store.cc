@@ -458,19 +458,26 @@ class SqliteStore final : public Store {
 
   Status rotate_session_id(std::string_view public_id, std::string_view new_id_hash) override {
     // One UPDATE: there is no instant at which both or neither id works.
-    return write([&](Connection& c) {
-      return run_one(c, "UPDATE sessions SET id_hash = ? WHERE public_id = ? AND revoked_at = 0",
-                     new_id_hash, public_id);
+    return write([&](Connection& c) -> Status {
+      auto s = run_one(c, "UPDATE sessions SET id_hash = ? WHERE public_id = ? AND revoked_at = 0",
+                       new_id_hash, public_id);
+      if (!s) return s;
+      return revoke_current_refresh_tokens(c, public_id);
     });
   }
 
   Status elevate_session(const Session& s, std::string_view new_id_hash) override {
     const std::string methods = encode_methods(s.methods);
-    return write([&](Connection& c) {
-      return run_one(c,
-                     "UPDATE sessions SET methods = ?, last_seen_at = ?, idle_expires_at = ?, "
-                     "id_hash = ? WHERE public_id = ? AND revoked_at = 0",
-                     methods, s.last_seen_at, s.idle_expires_at, new_id_hash, s.public_id);
+    return write([&](Connection& c) -> Status {
+      auto u = run_one(c,
+                       "UPDATE sessions SET methods = ?, last_seen_at = ?, idle_expires_at = ?, "
+                       "id_hash = ? WHERE public_id = ? AND revoked_at = 0",
+                       methods, s.last_seen_at, s.idle_expires_at, new_id_hash, s.public_id);
+      if (!u) return u;
+      // ASVS 7.2.4: the refresh tokens issued before the level change die with
+      // the old id. Kept as revoked rows, so presenting one later is a reuse
+      // (Sessions::refresh revokes the session) rather than an unknown token.
+      return revoke_current_refresh_tokens(c, s.public_id);
     });
   }
 
@@ -579,10 +586,7 @@ class SqliteStore final : public Store {
   Status revoke_refresh_family(std::string_view session_public_id) override {
     return write([&](Connection& c) -> Status {
       if (auto s = session_exists(c, session_public_id); !s) return s;
-      return run(c,
-                 "UPDATE refresh_tokens SET rotated_at = ? "
-                 "WHERE session_public_id = ? AND rotated_at = 0",
-                 kRefreshTokenRevoked, session_public_id);
+      return revoke_current_refresh_tokens(c, session_public_id);
     });
   }
 
@@ -882,6 +886,14 @@ class SqliteStore final : public Store {
     if (!row) return tl::unexpected(row.error());
     if (!*row) return tl::unexpected(StoreError::kNotFound);
     return {};
+  }
+
+  // Marks the session's current (never exchanged) refresh tokens revoked.
+  static Status revoke_current_refresh_tokens(Connection& c, std::string_view session_public_id) {
+    return run(c,
+               "UPDATE refresh_tokens SET rotated_at = ? "
+               "WHERE session_public_id = ? AND rotated_at = 0",
+               kRefreshTokenRevoked, session_public_id);
   }
 
   static Status insert_refresh(Connection& c, const RefreshToken& t) {

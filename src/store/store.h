@@ -196,7 +196,10 @@ class Store {
   virtual Status unlock_factors(std::int64_t user_id) = 0;
 
   // Sessions. Rotation replaces the id hash atomically: the old id is dead
-  // the moment the call returns; a revoked session cannot be rotated
+  // the moment the call returns, and so is every refresh token issued under
+  // it (rotate_session_id and elevate_session mark the session's current
+  // refresh tokens revoked, as revoke_refresh_family does, in the same
+  // transaction; a later exchange of one is a reuse); a revoked session cannot be rotated
   // (kNotFound). update_session never changes id_hash and never clears
   // revoked_at (revocation is sticky). revoke_session on an already revoked
   // session succeeds and keeps the first revocation time. list_sessions
@@ -208,8 +211,9 @@ class Store {
   virtual Status update_session(const Session& s) = 0;  // by public_id
   virtual Status rotate_session_id(std::string_view public_id, std::string_view new_id_hash) = 0;
   // A level change in one transaction: the new methods, last-seen and idle
-  // deadline, and the new id hash (the old id dies in the same commit, so a
-  // crash can never leave an elevated session reachable by its old id).
+  // deadline, and the new id hash (the old id and the refresh tokens issued
+  // before die in the same commit, so a crash can never leave an elevated
+  // session reachable by its old id or a refresh token from before).
   virtual Status elevate_session(const Session& s, std::string_view new_id_hash) = 0;
   virtual Status revoke_session(std::string_view public_id, core::UnixTime now) = 0;
   virtual Status touch_session(std::string_view public_id, core::UnixTime last_seen,
