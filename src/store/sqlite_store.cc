@@ -338,25 +338,37 @@ class SqliteStore final : public Store {
     return write([&](Connection& c) { return run_one(c, "DELETE FROM factors WHERE id = ?", id); });
   }
 
-  Result<Factor> begin_factor_attempt(std::string_view id, core::UnixTime now) override {
+  Result<FactorAttempt> reserve_factor_attempt(std::string_view id, core::UnixTime now,
+                                               const LockoutPolicy& policy) override {
     static const std::string sql = select_from(kFactorCols, "FROM factors WHERE id = ?");
-    // Read and increment under one write transaction: two attempts racing
-    // (threads here, or another process on the file) each count, so N
-    // guesses always cost N failures however they are interleaved.
-    return write([&](Connection& c) -> Result<Factor> {
+    // Read, count and lock under one write transaction (BEGIN IMMEDIATE: other
+    // processes on the file wait too): attempts racing each see the count and
+    // lock of the ones before them, so the attempt that reaches max_failures
+    // locks the factor before any later one is reserved. Deciding the lock
+    // after the code check instead let every parallel guess through and let
+    // the last of many racing lock writes win.
+    return write([&](Connection& c) -> Result<FactorAttempt> {
       auto f = query_one(c, read_factor, sql, id);
-      if (!f) return f;
-      if (f->locked_until > now) return f;
-      auto s = run_one(c, "UPDATE factors SET failures = failures + 1 WHERE id = ?", id);
+      if (!f) return tl::unexpected(f.error());
+      FactorAttempt a;
+      if (f->locked_until > now) {
+        a.factor = std::move(*f);
+        return a;
+      }
+      const int failures = f->failures + 1;
+      const core::Seconds delay = lock_delay(policy, failures);
+      const core::UnixTime lock = delay > 0 ? now + delay : 0;
+      auto s = run_one(c,
+                       "UPDATE factors SET failures = ?, locked_until = MAX(locked_until, ?) "
+                       "WHERE id = ?",
+                       failures, lock, id);
       if (!s) return tl::unexpected(s.error());
-      ++f->failures;
-      return f;
-    });
-  }
-
-  Status lock_factor(std::string_view id, core::UnixTime locked_until) override {
-    return write([&](Connection& c) {
-      return run_one(c, "UPDATE factors SET locked_until = ? WHERE id = ?", locked_until, id);
+      f->failures = failures;
+      f->locked_until = std::max(f->locked_until, lock);
+      a.factor = std::move(*f);
+      a.reserved = true;
+      a.last_of_window = delay > 0;
+      return a;
     });
   }
 
@@ -370,12 +382,13 @@ class SqliteStore final : public Store {
       Status s;
       if (new_secret) {
         s = run(c,
-                "UPDATE factors SET failures = 0, last_used_at = ?, counter = ?, secret = ? "
+                "UPDATE factors SET failures = 0, locked_until = 0, last_used_at = ?, counter = ?, "
+                "secret = ? "
                 "WHERE id = ? AND counter = ?",
                 now, new_counter, Blob{*new_secret}, id, expected_counter);
       } else {
         s = run(c,
-                "UPDATE factors SET failures = 0, last_used_at = ?, counter = ? "
+                "UPDATE factors SET failures = 0, locked_until = 0, last_used_at = ?, counter = ? "
                 "WHERE id = ? AND counter = ?",
                 now, new_counter, id, expected_counter);
       }
@@ -445,19 +458,26 @@ class SqliteStore final : public Store {
 
   Status rotate_session_id(std::string_view public_id, std::string_view new_id_hash) override {
     // One UPDATE: there is no instant at which both or neither id works.
-    return write([&](Connection& c) {
-      return run_one(c, "UPDATE sessions SET id_hash = ? WHERE public_id = ? AND revoked_at = 0",
-                     new_id_hash, public_id);
+    return write([&](Connection& c) -> Status {
+      auto s = run_one(c, "UPDATE sessions SET id_hash = ? WHERE public_id = ? AND revoked_at = 0",
+                       new_id_hash, public_id);
+      if (!s) return s;
+      return revoke_current_refresh_tokens(c, public_id);
     });
   }
 
   Status elevate_session(const Session& s, std::string_view new_id_hash) override {
     const std::string methods = encode_methods(s.methods);
-    return write([&](Connection& c) {
-      return run_one(c,
-                     "UPDATE sessions SET methods = ?, last_seen_at = ?, idle_expires_at = ?, "
-                     "id_hash = ? WHERE public_id = ? AND revoked_at = 0",
-                     methods, s.last_seen_at, s.idle_expires_at, new_id_hash, s.public_id);
+    return write([&](Connection& c) -> Status {
+      auto u = run_one(c,
+                       "UPDATE sessions SET methods = ?, last_seen_at = ?, idle_expires_at = ?, "
+                       "id_hash = ? WHERE public_id = ? AND revoked_at = 0",
+                       methods, s.last_seen_at, s.idle_expires_at, new_id_hash, s.public_id);
+      if (!u) return u;
+      // ASVS 7.2.4: the refresh tokens issued before the level change die with
+      // the old id. Kept as revoked rows, so presenting one later is a reuse
+      // (Sessions::refresh revokes the session) rather than an unknown token.
+      return revoke_current_refresh_tokens(c, s.public_id);
     });
   }
 
@@ -566,10 +586,7 @@ class SqliteStore final : public Store {
   Status revoke_refresh_family(std::string_view session_public_id) override {
     return write([&](Connection& c) -> Status {
       if (auto s = session_exists(c, session_public_id); !s) return s;
-      return run(c,
-                 "UPDATE refresh_tokens SET rotated_at = ? "
-                 "WHERE session_public_id = ? AND rotated_at = 0",
-                 kRefreshTokenRevoked, session_public_id);
+      return revoke_current_refresh_tokens(c, session_public_id);
     });
   }
 
@@ -936,6 +953,14 @@ class SqliteStore final : public Store {
     if (!row) return tl::unexpected(row.error());
     if (!*row) return tl::unexpected(StoreError::kNotFound);
     return {};
+  }
+
+  // Marks the session's current (never exchanged) refresh tokens revoked.
+  static Status revoke_current_refresh_tokens(Connection& c, std::string_view session_public_id) {
+    return run(c,
+               "UPDATE refresh_tokens SET rotated_at = ? "
+               "WHERE session_public_id = ? AND rotated_at = 0",
+               kRefreshTokenRevoked, session_public_id);
   }
 
   static Status insert_refresh(Connection& c, const RefreshToken& t) {
