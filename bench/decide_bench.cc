@@ -3,9 +3,11 @@
 // cookie path runs per request (LevelTable::attainments).
 #include <benchmark/benchmark.h>
 
+#include <memory>
 #include <vector>
 
 #include "bench_common.h"
+#include "core/canonical.h"
 #include "core/decision.h"
 #include "core/policy.h"
 
@@ -41,6 +43,44 @@ void BM_PolicyMatch(benchmark::State& state) {
   state.SetLabel("rule " + std::to_string(index) + " " + std::string(req.path));
 }
 BENCHMARK(BM_PolicyMatch)->DenseRange(0, 3);
+
+// The same table compiled for an upstream whose path semantics are known
+// (one reading) against the default unknown (up to four readings).
+const core::Policy& policy_for(core::PathSemantics sem) {
+  static std::vector<std::unique_ptr<core::Policy>> made;
+  std::vector<core::RuleSpec> specs;
+  for (const auto& r : cfg().policy.rules()) specs.push_back(r.spec);
+  made.push_back(std::make_unique<core::Policy>(cfg().levels, std::move(specs),
+                                                cfg().policy.default_rule().spec, sem));
+  return *made.back();
+}
+
+void BM_PolicyMatchKnownSemantics(benchmark::State& state) {
+  static const core::Policy& policy =
+      policy_for({core::PathCase::kSensitive, core::TrailingSlash::kSignificant});
+  const auto& req = kRequests[state.range(0)];
+  for (auto _ : state) benchmark::DoNotOptimize(&policy.match(req));
+}
+BENCHMARK(BM_PolicyMatchKnownSemantics)->Arg(2)->Arg(3);
+
+void BM_PolicyMatchUnknownSemantics(benchmark::State& state) {
+  static const core::Policy& policy = policy_for({});
+  const auto& req = kRequests[state.range(0)];
+  for (auto _ : state) benchmark::DoNotOptimize(&policy.match(req));
+}
+BENCHMARK(BM_PolicyMatchUnknownSemantics)->Arg(2)->Arg(3);
+
+// The canonical request of a raw target: a plain path, one with escapes and
+// dot segments, and one refused.
+void BM_CanonicalPath(benchmark::State& state) {
+  static const char* kTargets[] = {"/app/accounts/42/history?page=2",
+                                   "/app/x/../accounts/%34%32/./history",
+                                   "/app/accounts%2f42"};
+  const char* t = kTargets[state.range(0)];
+  for (auto _ : state) benchmark::DoNotOptimize(core::canonical_path(t, "bank.local"));
+  state.SetLabel(t);
+}
+BENCHMARK(BM_CanonicalPath)->DenseRange(0, 2);
 
 // decide() alone on the benchmark's rule, for an allowed caller.
 void BM_Decide(benchmark::State& state) {

@@ -270,6 +270,14 @@ Policy::Policy(const LevelTable& levels, std::vector<RuleSpec> rules, RuleSpec d
     rules_.push_back(compile(levels, std::move(rules[i]), static_cast<int>(i)));
   }
   default_ = compile(levels, std::move(default_rule), -1);
+  const auto note_glob = [&](const std::string& g) {
+    for (char c : g) {
+      if (c >= 'A' && c <= 'Z') globs_have_upper_ = true;
+    }
+    if (g.size() > 1 && g.back() == '/') globs_end_with_slash_ = true;
+  };
+  for (const Rule& r : rules_) note_glob(r.spec.path);
+  note_glob(default_.spec.path);
   const bool several = semantics.path_case == PathCase::kUnknown ||
                        semantics.trailing_slash == TrailingSlash::kUnknown;
   if (!several) return;
@@ -312,8 +320,18 @@ const Rule* Policy::joint(const Rule& a, const Rule& b) const {
 const Rule& Policy::match(const RequestFacts& req) const {
   const bool fold_a = semantics_.path_case == PathCase::kInsensitive;
   const bool cut_a = semantics_.trailing_slash == TrailingSlash::kIgnored;
-  const bool fold_both = semantics_.path_case == PathCase::kUnknown;
-  const bool cut_both = semantics_.trailing_slash == TrailingSlash::kUnknown;
+  // A second reading can only differ when the path (or a glob) has upper
+  // case letters, or the path (or a glob) ends with '/': skip it otherwise.
+  const auto has_upper = [](std::string_view p) {
+    for (char c : p) {
+      if (c >= 'A' && c <= 'Z') return true;
+    }
+    return false;
+  };
+  const bool fold_both = semantics_.path_case == PathCase::kUnknown &&
+                         (globs_have_upper_ || has_upper(req.path));
+  const bool cut_both = semantics_.trailing_slash == TrailingSlash::kUnknown &&
+                        (globs_end_with_slash_ || (req.path.size() > 1 && req.path.back() == '/'));
   const Rule* found[4];
   int n = 0;
   found[n++] = &match_reading(req, fold_a, cut_a);

@@ -100,6 +100,8 @@ class Policy {
   Rule default_;
   Rule deny_;  // answer of last resort (never expected): refuse
   PathSemantics semantics_;
+  bool globs_have_upper_ = false;     // some glob differs from its folded reading
+  bool globs_end_with_slash_ = false;  // some glob differs from its cut reading
   // Rules asking for both of two incomparable rules, keyed by their indexes.
   std::vector<std::pair<std::uint64_t, Rule>> joints_;  // sorted by key
 };
