@@ -982,53 +982,8 @@ class Api {
   }
 
   Response metrics(const Request& req) {
-    std::string out;
-    auto line = [&](std::string_view name, std::string_view labels, std::uint64_t v) {
-      out += name;
-      if (!labels.empty()) {
-        out += '{';
-        out += labels;
-        out += '}';
-      }
-      out += ' ';
-      out += std::to_string(v);
-      out += '\n';
-    };
-    out += "# HELP stepup_decisions_total Enforcement decisions by verdict.\n";
-    out += "# TYPE stepup_decisions_total counter\n";
-    line("stepup_decisions_total", "verdict=\"allow\"", metrics_.decisions_allow);
-    line("stepup_decisions_total", "verdict=\"step_up\"", metrics_.decisions_step_up);
-    line("stepup_decisions_total", "verdict=\"login\"", metrics_.decisions_login);
-    line("stepup_decisions_total", "verdict=\"deny\"", metrics_.decisions_deny);
-    line("stepup_decisions_total", "verdict=\"error\"", metrics_.decisions_error);
-    out += "# HELP stepup_logins_total Password sign-ins by result.\n";
-    out += "# TYPE stepup_logins_total counter\n";
-    line("stepup_logins_total", "result=\"ok\"", metrics_.logins_ok);
-    line("stepup_logins_total", "result=\"failed\"", metrics_.logins_failed);
-    out += "# TYPE stepup_token_refreshes_total counter\n";
-    line("stepup_token_refreshes_total", "", metrics_.refreshes);
-    const auto ws = rt_.store().write_stats();
-    out += "# HELP stepup_store_commits_total Store write transactions committed.\n";
-    out += "# TYPE stepup_store_commits_total counter\n";
-    line("stepup_store_commits_total", "", ws.commits);
-    out += "# HELP stepup_store_writes_total Store writes, grouped into those commits.\n";
-    out += "# TYPE stepup_store_writes_total counter\n";
-    line("stepup_store_writes_total", "", ws.writes);
-    out += "# TYPE stepup_password_queue gauge\n";
-    line("stepup_password_queue", "", static_cast<std::uint64_t>(rt_.password_pool().queued()));
-    if (metrics_.requests_total) {
-      out += "# TYPE stepup_http_requests_total counter\n";
-      line("stepup_http_requests_total", "", metrics_.requests_total());
-    }
-    if (metrics_.connections_open) {
-      out += "# TYPE stepup_http_connections_open gauge\n";
-      line("stepup_http_connections_open", "", metrics_.connections_open());
-    }
-    Response res = make_response(req, bhttp::status::ok);
-    res.set(bhttp::field::content_type, "text/plain; version=0.0.4");
-    res.body() = std::move(out);
-    res.prepare_payload();
-    return res;
+    // Rendering and access (listener, bearer token) live in http/metrics.cc.
+    return metrics_response(req, metrics_, rt_, MetricsListener::kMain);
   }
 
   service::Runtime& rt_;
