@@ -12,6 +12,8 @@ namespace stepup::http {
 namespace {
 
 constexpr std::string_view kChallenge = "Bearer realm=\"stepup metrics\"";
+constexpr std::string_view kChallengeInvalid =
+    "Bearer realm=\"stepup metrics\", error=\"invalid_token\"";
 
 // One metric family: # HELP and # TYPE, then its samples. promtool (run by
 // tests/integration/metrics.test.mjs) checks the result.
@@ -118,8 +120,7 @@ Response metrics_response(const Request& req, const Metrics& m, service::Runtime
     }
     case MetricsAccess::kTokenMismatch: {
       Response res = error_response(req, 401, "invalid_token", "Wrong metrics bearer token");
-      res.set(bhttp::field::www_authenticate,
-              std::string(kChallenge) + ", error=\"invalid_token\"");
+      res.set(bhttp::field::www_authenticate, kChallengeInvalid);
       return res;
     }
   }

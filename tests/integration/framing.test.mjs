@@ -64,7 +64,11 @@ const cases = (name) => {
     host_with_path: ['GET /healthz HTTP/1.1\r\nHost: evil.example/x\r\n', s],
   };
 };
-const names = Object.keys(cases('list'));
+// The cases' names (the table needs the port, known only once the server runs).
+const names = ['te_identity', 'te_gzip', 'te_gzip_chunked', 'te_chunked_chunked', 'te_two_lines',
+  'te_two_chunked_lines', 'te_and_content_length', 'chunked_and_content_length', 'te_in_http10',
+  'two_content_lengths', 'obs_fold', 'obs_fold_tab', 'obs_fold_content_length', 'no_host',
+  'two_hosts', 'host_with_path'];
 
 test('control: a valid request followed by a second one gets two answers', async () => {
   // Shows that the counting below sees a second answer when there is one.
@@ -77,14 +81,15 @@ test('control: a valid request followed by a second one gets two answers', async
 for (const name of names) {
   test(`framing: ${name} gets 400 invalid_request, close, and the smuggled request is not answered`, async () => {
     const [head, rest] = cases(name)[name];
+    assert.ok(head, `case ${name} is in the table`);
     const r = await exchange(head + '\r\n' + rest);
     assert.equal(r.statusLines.length, 1, `exactly one answer, got:\n${r.text}`);
     assert.match(r.statusLines[0], /^HTTP\/1\.1 400 /, r.text);
     assert.doesNotMatch(r.text, /smuggled/, 'nothing about the smuggled request');
     const split = r.text.indexOf('\r\n\r\n');
     const headers = r.text.slice(0, split);
-    assert.match(headers, /\r\nConnection: close\r\n/i, headers);
-    assert.match(headers, /\r\nContent-Type: application\/json\r\n/i, headers);
+    assert.match(headers, /\r\nConnection: close(\r\n|$)/i, headers);
+    assert.match(headers, /\r\nContent-Type: application\/json(\r\n|$)/i, headers);
     const body = JSON.parse(r.text.slice(split + 4));
     assert.equal(body.error, 'invalid_request', r.text);
     assert.equal(typeof body.error_description, 'string');
