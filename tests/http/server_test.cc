@@ -424,6 +424,8 @@ struct FramingCase {
   std::string rest;  // what follows the header block
 };
 
+void PrintTo(const FramingCase& c, std::ostream* os) { *os << c.name; }
+
 constexpr char kSmuggled[] = "GET /smuggled HTTP/1.1\r\nHost: test\r\n\r\n";
 
 std::vector<FramingCase> framing_cases() {
