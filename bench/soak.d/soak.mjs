@@ -420,7 +420,7 @@ async function measureMax(clients, concurrency, seconds) {
       const t0 = process.hrtime.bigint();
       try {
         const r = await call('GET', '/api/v1/authz/forward', {
-          headers: { ...credHeaders(c, Math.random() < 0.5), 'x-forwarded-method': 'GET',
+          headers: { ...credHeaders(c, Math.random() < 0.5), 'x-forwarded-method': 'GET', 'x-forwarded-proto': 'https',
                      'x-forwarded-host': 'app.example', 'x-forwarded-uri': '/app/max' },
         });
         if (r.status === 200) stats.ok('forward', r.ms, r.status);

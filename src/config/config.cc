@@ -1407,6 +1407,43 @@ void apply_recovery_reach(Reader& r, const ReachSpec& reach, Config& cfg) {
   cfg.levels = core::LevelTable(std::move(levels));
 }
 
+void read_upstream(Reader& r, const YAML::Node& node, core::PathSemantics& u) {
+  r.read_map(node, "upstream",
+             {
+                 {"path_case",
+                  [&](const YAML::Node& v, const std::string& n) {
+                    std::string s;
+                    r.read_string(v, n, s);
+                    if (s == "sensitive") {
+                      u.path_case = core::PathCase::kSensitive;
+                    } else if (s == "insensitive") {
+                      u.path_case = core::PathCase::kInsensitive;
+                    } else if (s == "unknown") {
+                      u.path_case = core::PathCase::kUnknown;
+                    } else {
+                      r.error(v, n,
+                              "must be sensitive, insensitive or unknown (got " + in_quotes(s) + ")");
+                    }
+                  }},
+                 {"trailing_slash",
+                  [&](const YAML::Node& v, const std::string& n) {
+                    std::string s;
+                    r.read_string(v, n, s);
+                    if (s == "significant") {
+                      u.trailing_slash = core::TrailingSlash::kSignificant;
+                    } else if (s == "ignored") {
+                      u.trailing_slash = core::TrailingSlash::kIgnored;
+                    } else if (s == "unknown") {
+                      u.trailing_slash = core::TrailingSlash::kUnknown;
+                    } else {
+                      r.error(v, n,
+                              "must be significant, ignored or unknown (got " + in_quotes(s) +
+                                  ")");
+                    }
+                  }},
+             });
+}
+
 Config parse_root(Reader& r, const YAML::Node& root, const std::string& source_name) {
   Config cfg;
   cfg.source_path = source_name;
@@ -1437,6 +1474,8 @@ Config parse_root(Reader& r, const YAML::Node& root, const std::string& source_n
           {"levels", [&](const YAML::Node& v, const std::string&) { levels_opt.emplace(v); }},
           {"base_level", [&](const YAML::Node& v, const std::string&) { base_opt.emplace(v); }},
           {"rules", [&](const YAML::Node& v, const std::string&) { rules_opt.emplace(v); }},
+          {"upstream",
+           [&](const YAML::Node& v, const std::string&) { read_upstream(r, v, cfg.upstream); }},
           {"default", [&](const YAML::Node& v, const std::string&) { default_opt.emplace(v); }},
           {"return_to_origins",
            [&](const YAML::Node& v, const std::string&) {
@@ -1520,7 +1559,8 @@ Config parse_root(Reader& r, const YAML::Node& root, const std::string& source_n
 
   if (r.failed()) r.throw_all();
   try {
-    cfg.policy = core::Policy(cfg.levels, std::move(rules), std::move(default_rule));
+    cfg.policy =
+        core::Policy(cfg.levels, std::move(rules), std::move(default_rule), cfg.upstream);
   } catch (const std::invalid_argument& e) {
     // Every rule problem should have been caught above with its own line;
     // this is the safety net so a gap there still fails loudly.

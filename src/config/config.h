@@ -148,6 +148,7 @@ struct Config {
   core::LevelTable levels;
   std::string base_level;  // level reached at sign-in with a password (default: first)
   core::Policy policy;
+  core::PathSemantics upstream;  // how the upstream reads paths (upstream: section)
   std::vector<std::string> allowed_return_origins;  // e.g. https://app.example.com
   std::vector<IntrospectionClient> introspection_clients;
   FactorsConfig factors;

@@ -1,6 +1,8 @@
 // Policy: compile rules once, then match requests without allocating.
 #include "core/policy.h"
 
+#include <algorithm>
+#include <limits>
 #include <stdexcept>
 #include <string>
 
@@ -44,14 +46,14 @@ struct Segments {
 
 // `*` inside one segment: classic greedy match with a single backtrack point,
 // linear in practice and allocation-free.
-bool segment_match(std::string_view pat, std::string_view seg) {
+bool segment_match(std::string_view pat, std::string_view seg, bool fold) {
   size_t p = 0, s = 0;
   size_t star = std::string_view::npos, star_s = 0;
   while (s < seg.size()) {
     if (p < pat.size() && pat[p] == '*') {
       star = ++p;
       star_s = s;
-    } else if (p < pat.size() && pat[p] == seg[s]) {
+    } else if (p < pat.size() && pat[p] == (fold ? ascii_lower(seg[s]) : seg[s])) {
       ++p;
       ++s;
     } else if (star != std::string_view::npos) {
@@ -116,6 +118,24 @@ Rule compile(const LevelTable& levels, RuleSpec spec, int index) {
     fail(index, "path \"" + spec.path + "\"", why);
   }
   if (spec.max_age && *spec.max_age < 0) fail(index, "max_age", "must not be negative");
+  // Upstreams answer HEAD with the GET handler: a GET rule covers HEAD.
+  const auto has = [&](std::string_view m) {
+    for (const std::string& x : spec.methods) {
+      if (x == m) return true;
+    }
+    return false;
+  };
+  if (has("GET") && !has("HEAD")) spec.methods.emplace_back("HEAD");
+  for (int fold = 0; fold < 2; ++fold) {
+    for (int cut = 0; cut < 2; ++cut) {
+      std::string g = spec.path;
+      if (fold) {
+        for (char& c : g) c = ascii_lower(c);
+      }
+      if (cut && g.size() > 1 && g.back() == '/') g.pop_back();
+      rule.glob[fold][cut] = std::move(g);
+    }
+  }
   if (spec.effect == RuleEffect::kRequire) {
     if (spec.level.empty()) fail(index, "level", "a rule that requires a level must name it");
     std::optional<LevelIndex> level = levels.find(spec.level);
@@ -126,7 +146,7 @@ Rule compile(const LevelTable& levels, RuleSpec spec, int index) {
   return rule;
 }
 
-bool rule_fits(const Rule& rule, const RequestFacts& req) {
+bool rule_fits(const Rule& rule, const RequestFacts& req, bool fold, bool cut) {
   const RuleSpec& spec = rule.spec;
   if (!spec.methods.empty()) {
     bool any = false;
@@ -148,7 +168,19 @@ bool rule_fits(const Rule& rule, const RequestFacts& req) {
     }
     if (!any) return false;
   }
-  return glob_match(spec.path, req.path);
+  return glob_match(rule.glob[fold][cut], req.path, fold);
+}
+
+// max_age as a number where absent is "any age".
+Seconds age_bound(const Rule& r) {
+  return r.spec.max_age ? *r.spec.max_age : std::numeric_limits<Seconds>::max();
+}
+
+std::uint64_t pair_key(const Rule& a, const Rule& b) {
+  // Index -1 (the default rule) maps to the top of the range.
+  const auto ua = static_cast<std::uint32_t>(a.index);
+  const auto ub = static_cast<std::uint32_t>(b.index);
+  return ua < ub ? (std::uint64_t{ua} << 32) | ub : (std::uint64_t{ub} << 32) | ua;
 }
 
 }  // namespace
@@ -199,7 +231,7 @@ bool host_match(std::string_view pattern, std::string_view host) {
   return iequals(pattern, host);
 }
 
-bool glob_match(std::string_view pattern, std::string_view path) {
+bool glob_match(std::string_view pattern, std::string_view path, bool fold) {
   if (!pattern.empty() && pattern.front() == '/') pattern.remove_prefix(1);
   if (!path.empty() && path.front() == '/') path.remove_prefix(1);
   // Segment-level wildcard match where `**` plays the role of `*` and every
@@ -213,7 +245,7 @@ bool glob_match(std::string_view pattern, std::string_view path) {
       p.next();
       star_p = p;
       star_s = s;
-    } else if (!p.done() && segment_match(p.current(), s.current())) {
+    } else if (!p.done() && segment_match(p.current(), s.current(), fold)) {
       p.next();
       s.next();
     } else if (star_p) {
@@ -228,19 +260,88 @@ bool glob_match(std::string_view pattern, std::string_view path) {
   return p.done();
 }
 
-Policy::Policy(const LevelTable& levels, std::vector<RuleSpec> rules, RuleSpec default_rule) {
+Policy::Policy(const LevelTable& levels, std::vector<RuleSpec> rules, RuleSpec default_rule,
+               PathSemantics semantics)
+    : semantics_(semantics) {
+  deny_.index = -1;
+  deny_.spec.effect = RuleEffect::kDeny;
   rules_.reserve(rules.size());
   for (size_t i = 0; i < rules.size(); ++i) {
     rules_.push_back(compile(levels, std::move(rules[i]), static_cast<int>(i)));
   }
   default_ = compile(levels, std::move(default_rule), -1);
+  const bool several = semantics.path_case == PathCase::kUnknown ||
+                       semantics.trailing_slash == TrailingSlash::kUnknown;
+  if (!several) return;
+  // Two readings of one path can pick two rules of which neither is stricter:
+  // compile a rule that asks for both (the higher level, the shorter max_age).
+  std::vector<const Rule*> all;
+  for (const Rule& r : rules_) all.push_back(&r);
+  all.push_back(&default_);
+  for (size_t i = 0; i < all.size(); ++i) {
+    for (size_t j = i + 1; j < all.size(); ++j) {
+      const Rule& a = *all[i];
+      const Rule& b = *all[j];
+      if (a.spec.effect != RuleEffect::kRequire || b.spec.effect != RuleEffect::kRequire) continue;
+      if (a.level == b.level || (a.level > b.level) == (age_bound(a) <= age_bound(b))) continue;
+      Rule both = a.level > b.level ? a : b;
+      both.spec.max_age = age_bound(a) < age_bound(b) ? a.spec.max_age : b.spec.max_age;
+      joints_.emplace_back(pair_key(a, b), std::move(both));
+    }
+  }
+  std::sort(joints_.begin(), joints_.end(),
+            [](const auto& x, const auto& y) { return x.first < y.first; });
+}
+
+const Rule& Policy::match_reading(const RequestFacts& req, bool fold, bool cut) const {
+  RequestFacts r = req;
+  if (cut && r.path.size() > 1 && r.path.back() == '/') r.path.remove_suffix(1);
+  for (const Rule& rule : rules_) {
+    if (rule_fits(rule, r, fold, cut)) return rule;
+  }
+  return default_;
+}
+
+const Rule* Policy::joint(const Rule& a, const Rule& b) const {
+  const std::uint64_t key = pair_key(a, b);
+  auto it = std::lower_bound(joints_.begin(), joints_.end(), key,
+                             [](const auto& x, std::uint64_t k) { return x.first < k; });
+  return it != joints_.end() && it->first == key ? &it->second : nullptr;
 }
 
 const Rule& Policy::match(const RequestFacts& req) const {
-  for (const Rule& rule : rules_) {
-    if (rule_fits(rule, req)) return rule;
+  const bool fold_a = semantics_.path_case == PathCase::kInsensitive;
+  const bool cut_a = semantics_.trailing_slash == TrailingSlash::kIgnored;
+  const bool fold_both = semantics_.path_case == PathCase::kUnknown;
+  const bool cut_both = semantics_.trailing_slash == TrailingSlash::kUnknown;
+  const Rule* found[4];
+  int n = 0;
+  found[n++] = &match_reading(req, fold_a, cut_a);
+  if (fold_both) found[n++] = &match_reading(req, true, cut_a);
+  if (cut_both) found[n++] = &match_reading(req, fold_a, true);
+  if (fold_both && cut_both) found[n++] = &match_reading(req, true, true);
+  if (n == 1) return *found[0];
+  // The stricter answer: a deny, else what every require rule found asks for
+  // (the highest level, the shortest max_age), else public.
+  const Rule* high = nullptr;   // highest level (then shortest max_age)
+  const Rule* fresh = nullptr;  // shortest max_age (then highest level)
+  for (int i = 0; i < n; ++i) {
+    const Rule& r = *found[i];
+    if (r.spec.effect == RuleEffect::kDeny) return r;
+    if (r.spec.effect != RuleEffect::kRequire) continue;
+    if (!high || r.level > high->level ||
+        (r.level == high->level && age_bound(r) < age_bound(*high))) {
+      high = &r;
+    }
+    if (!fresh || age_bound(r) < age_bound(*fresh) ||
+        (age_bound(r) == age_bound(*fresh) && r.level > fresh->level)) {
+      fresh = &r;
+    }
   }
-  return default_;
+  if (!high) return *found[0];  // public under every reading
+  if (age_bound(*high) <= age_bound(*fresh)) return *high;
+  const Rule* both = joint(*high, *fresh);
+  return both ? *both : deny_;  // every such pair was compiled; fail closed regardless
 }
 
 }  // namespace stepup::core

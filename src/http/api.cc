@@ -4,8 +4,12 @@
 
 #include <spdlog/spdlog.h>
 
+#include <array>
+#include <atomic>
+
 #include <boost/json.hpp>
 
+#include "core/canonical.h"
 #include "crypto/encoding.h"
 #include "crypto/hash.h"
 #include "http/cookie.h"
@@ -734,27 +738,92 @@ class Api {
     return h;
   }
 
-  Response authz(const Request& req, const ConnectionInfo& conn, Mode mode) {
-    core::RequestFacts facts;
-    std::string_view forwarded_uri;
-    if (mode == Mode::kForward) {
-      facts.method = header(req, "X-Forwarded-Method");
-      facts.host = header(req, "X-Forwarded-Host");
-      forwarded_uri = header(req, "X-Forwarded-Uri");
-      facts.path = path_of(forwarded_uri);
-    } else {
-      facts.method = header(req, "X-Original-Method");
-      facts.host = header(req, "Host");
-      facts.path = path_of(header(req, "X-Original-URI"));
+  // The value of a gateway header sent exactly once; nullopt when it is
+  // missing or repeated (a client may have added its own copy).
+  static std::optional<std::string_view> single_header(const Request& req, std::string_view name) {
+    if (req.count(name) != 1) return std::nullopt;
+    auto v = req.find(name)->value();
+    return std::string_view(v.data(), v.size());
+  }
+
+  // Outside bytes for a log line: printable ASCII as is, the rest as \xNN,
+  // at most 512 bytes of input.
+  static std::string log_escape(std::string_view raw) {
+    static constexpr char kHex[] = "0123456789abcdef";
+    std::string out;
+    for (unsigned char c : raw.substr(0, 512)) {
+      if (c >= 0x20 && c < 0x7f && c != '\\') {
+        out += static_cast<char>(c);
+      } else {
+        out += "\\x";
+        out += kHex[c >> 4];
+        out += kHex[c & 15];
+      }
     }
-    if (facts.method.empty()) facts.method = "GET";
-    if (facts.path.empty()) facts.path = "/";
+    if (raw.size() > 512) out += "...";
+    return out;
+  }
+
+  void count_refusal(core::Refusal why, std::string_view where, std::string_view raw) {
+    ++refused_[static_cast<std::size_t>(why)];
+    spdlog::warn("{}: refused request ({}): {}", where, core::to_string(why), log_escape(raw));
+  }
+
+  // The canonical request from the gateway's headers, or why it is refused.
+  struct GatewayRequest {
+    std::string method, host, path;
+    std::string_view raw_uri;  // as the gateway sent it (for the return URL)
+    std::string_view proto;
+  };
+  tl::expected<GatewayRequest, core::Refusal> gateway_request(const Request& req, Mode mode,
+                                                              std::string_view& raw) {
+    const bool fwd = mode == Mode::kForward;
+    auto method = single_header(req, fwd ? "X-Forwarded-Method" : "X-Original-Method");
+    auto uri = single_header(req, fwd ? "X-Forwarded-Uri" : "X-Original-URI");
+    auto host = single_header(req, fwd ? "X-Forwarded-Host" : "Host");
+    std::optional<std::string_view> proto;
+    if (fwd) {
+      proto = single_header(req, "X-Forwarded-Proto");
+      if (!proto || (*proto != "http" && *proto != "https")) {
+        return tl::unexpected(core::Refusal::kGatewayHeader);
+      }
+    }
+    if (!method || !uri || !host) return tl::unexpected(core::Refusal::kGatewayHeader);
+    raw = *uri;
+    GatewayRequest g;
+    auto m = core::canonical_method(*method);
+    if (!m) return tl::unexpected(m.error());
+    auto h = core::canonical_host(*host);
+    if (!h) return tl::unexpected(h.error());
+    if (h->empty()) return tl::unexpected(core::Refusal::kGatewayHeader);
+    auto p = core::canonical_path(*uri, *h);
+    if (!p) return tl::unexpected(p.error());
+    g.method = std::move(*m);
+    g.host = std::move(*h);
+    g.path = std::move(*p);
+    g.raw_uri = *uri;
+    g.proto = proto.value_or("");
+    return g;
+  }
+
+  Response authz(const Request& req, const ConnectionInfo& conn, Mode mode) {
+    std::string_view raw;
+    auto canon = gateway_request(req, mode, raw);
+    if (!canon) {
+      count_refusal(canon.error(), mode == Mode::kForward ? "authz/forward" : "authz/auth-request",
+                    raw);
+      if (mode == Mode::kAuthRequest) return no_store(empty_response(req, bhttp::status::forbidden));
+      return no_store(
+          error_response(req, 403, "request_refused", core::describe(canon.error())));
+    }
+    core::RequestFacts facts{canon->method, canon->host, canon->path};
+    const std::string_view forwarded_uri = canon->raw_uri;
 
     const auto fail_closed = [&](std::string_view why) {
       ++metrics_.decisions_error;
       spdlog::warn("authz: could not decide, refusing: {}", why);
-      if (mode == Mode::kAuthRequest) return empty_response(req, bhttp::status::forbidden);
-      return error_response(req, 503, "unavailable", "The decision could not be made");
+      if (mode == Mode::kAuthRequest) return no_store(empty_response(req, bhttp::status::forbidden));
+      return no_store(error_response(req, 503, "unavailable", "The decision could not be made"));
     };
 
     service::Result<service::Verdict> v = [&]() -> service::Result<service::Verdict> {
@@ -771,9 +840,9 @@ class Api {
     // Where a browser goes back after signing in or stepping up (built only
     // when a redirect needs it).
     const auto original_url = [&] {
-      const auto proto = header(req, "X-Forwarded-Proto");
+      const std::string_view proto = canon->proto;
       return std::string(proto.empty() ? "https" : proto) + "://" + std::string(facts.host) +
-             std::string(forwarded_uri.empty() ? "/" : forwarded_uri);
+             std::string(forwarded_uri.starts_with('/') ? forwarded_uri : canon->path);
     };
     const bool browser = mode == Mode::kForward && wants_html(req) && !facts.host.empty();
     switch (d.verdict) {
@@ -791,7 +860,7 @@ class Api {
           res.set("X-Stepup-Amr", amr);
           res.set("X-Stepup-Session", who.session.public_id);
         }
-        return res;
+        return no_store(std::move(res));
       }
       case core::Verdict::kLogin: {
         if (browser) {
@@ -802,7 +871,7 @@ class Api {
                                                   : error_response(req, 401, "invalid_token", desc);
         res.set(bhttp::field::www_authenticate,
                 "Bearer error=\"invalid_token\", error_description=\"" + quote_param(desc) + "\"");
-        return res;
+        return no_store(std::move(res));
       }
       case core::Verdict::kStepUp: {
         const auto& level = cfg_.levels.at(d.required_level);
@@ -817,13 +886,19 @@ class Api {
                            ? empty_response(req, bhttp::status::unauthorized)
                            : error_response(req, 401, "insufficient_user_authentication", d.reason);
         res.set(bhttp::field::www_authenticate, step_up_challenge(d));
-        return res;
+        return no_store(std::move(res));
       }
       case core::Verdict::kDeny:
-        if (mode == Mode::kAuthRequest) return empty_response(req, bhttp::status::forbidden);
-        return error_response(req, 403, "access_denied", d.reason);
+        if (mode == Mode::kAuthRequest) return no_store(empty_response(req, bhttp::status::forbidden));
+        return no_store(error_response(req, 403, "access_denied", d.reason));
     }
     return fail_closed("unknown verdict");
+  }
+
+  // Decisions are per request and per credential: no cache may keep one.
+  static Response no_store(Response res) {
+    res.set(bhttp::field::cache_control, "no-store");
+    return res;
   }
 
   Response redirect(const Request& req, const std::string& location) {
@@ -846,13 +921,19 @@ class Api {
         it != body->end() && !it->value().is_object() && !it->value().is_null()) {
       return error_response(req, 400, "invalid_request", "Field 'context' must be an object");
     }
-    if (path->empty() || (*path)[0] != '/') {
-      return error_response(req, 400, "invalid_request", "Field 'path' must start with '/'");
-    }
-    std::string upper = *method;
-    for (auto& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-    const std::string host_value = host->value_or("");  // outlives `facts`
-    core::RequestFacts facts{upper, host_value, path_of(*path)};
+    // The same canonical request the gateway endpoints judge; refused input
+    // is a 400 here (the app asked a question that has no single answer).
+    const auto refuse = [&](core::Refusal why, std::string_view raw) {
+      count_refusal(why, "authz/check", raw);
+      return error_response(req, 400, "invalid_request", core::describe(why));
+    };
+    auto m = core::canonical_method(*method);
+    if (!m) return refuse(m.error(), *method);
+    auto h = core::canonical_host(host->value_or(""));
+    if (!h) return refuse(h.error(), host->value_or(""));
+    auto p = core::canonical_path(*path, *h);
+    if (!p) return refuse(p.error(), *path);
+    core::RequestFacts facts{*m, *h, *p};
     auto v = rt_.enforcement().decide(facts, credential(req));
     if (!v) {
       ++metrics_.decisions_error;
@@ -993,6 +1074,9 @@ class Api {
   std::string public_origin_;
   std::string public_base_;
   std::string metadata_;
+  // Lives in Metrics so every listener that serves /metrics can render it.
+  std::array<std::atomic<std::uint64_t>, core::kRefusalCount>& refused_ =
+      metrics_.requests_refused;
 };
 
 }  // namespace

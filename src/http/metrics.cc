@@ -79,6 +79,13 @@ std::string render_metrics(const Metrics& m, service::Runtime& rt) {
   e.sample("stepup_logins_total", "result=\"failed\"", m.logins_failed);
   e.family("stepup_token_refreshes_total", "counter", "Refresh token rotations that succeeded.");
   e.sample("stepup_token_refreshes_total", "", m.refreshes);
+  e.family("stepup_requests_refused_total", "counter",
+           "Requests refused before matching: no single canonical meaning (by reason).");
+  for (std::size_t i = 0; i < m.requests_refused.size(); ++i) {
+    const std::string label =
+        "reason=\"" + std::string(core::to_string(static_cast<core::Refusal>(i))) + "\"";
+    e.sample("stepup_requests_refused_total", label, m.requests_refused[i]);
+  }
   const auto ws = rt.store().write_stats();
   e.family("stepup_store_commits_total", "counter", "Store write transactions committed.");
   e.sample("stepup_store_commits_total", "", ws.commits);

@@ -12,6 +12,7 @@
 //
 // Thread-safe: everything here reads atomics and immutable config.
 #pragma once
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <functional>
@@ -19,6 +20,7 @@
 #include <string_view>
 
 #include "config/config.h"
+#include "core/canonical.h"
 #include "http/server.h"
 #include "service/runtime.h"
 
@@ -35,6 +37,8 @@ struct Metrics {
   std::atomic<std::uint64_t> logins_ok{0};
   std::atomic<std::uint64_t> logins_failed{0};
   std::atomic<std::uint64_t> refreshes{0};
+  // Requests refused before matching, by core::Refusal (no single canonical meaning).
+  std::array<std::atomic<std::uint64_t>, core::kRefusalCount> requests_refused{};
   // Filled by the server owner so /metrics can show them.
   std::function<std::uint64_t()> requests_total;
   std::function<std::uint64_t()> connections_open;

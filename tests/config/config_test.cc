@@ -223,6 +223,8 @@ TEST(ParseConfig, ExampleFileParsesAndShowsTheDefaults) {
   EXPECT_EQ(c.server.trust_forwarded_for, d.server.trust_forwarded_for);
   EXPECT_EQ(c.server.metrics_listen, d.server.metrics_listen);
   EXPECT_EQ(c.server.metrics_token_file, d.server.metrics_token_file);
+  EXPECT_EQ(c.upstream.path_case, d.upstream.path_case);
+  EXPECT_EQ(c.upstream.trailing_slash, d.upstream.trailing_slash);
   EXPECT_EQ(c.log.level, d.log.level);
   EXPECT_EQ(c.log.json, d.log.json);
   EXPECT_EQ(c.storage.driver, d.storage.driver);
@@ -400,11 +402,17 @@ TEST_P(ErrorTable, ReportsLineAndMessage) {
 INSTANTIATE_TEST_SUITE_P(
     Rows, ErrorTable,
     ::testing::Values(
+        ErrorRow{"bad upstream path_case", "upstream: { path_case: maybe }\n",
+                 "test.yaml:1: upstream.path_case: must be sensitive, insensitive or unknown "
+                 "(got \"maybe\")"},
+        ErrorRow{"bad upstream trailing_slash", "upstream:\n  trailing_slash: yes\n",
+                 "test.yaml:2: upstream.trailing_slash: must be significant, ignored or unknown "
+                 "(got \"yes\")"},
         // Unknown keys at several depths.
         ErrorRow{"unknown top-level key", "server: {}\nlevls: {}\n",
                  "test.yaml:2: unknown key \"levls\" at the top level (allowed: server, log, "
                  "storage, tokens, sessions, cookie, passwords, levels, base_level, rules, "
-                 "default, return_to_origins, introspection_clients, factors, secrets, step_up, "
+                 "upstream, default, return_to_origins, introspection_clients, factors, secrets, step_up, "
                  "lockout, rate_limits, webauthn)"},
         ErrorRow{"unknown key in server", "server:\n  listen: \"a:1\"\n  listn: \"b:2\"\n",
                  "test.yaml:3: unknown key \"listn\" in server (allowed: listen, public_url, "
@@ -590,6 +598,25 @@ TEST(ParseConfig, AllProblemsReportedTogetherInFileOrder) {
   EXPECT_EQ(lines[4].rfind("conf/stepup.yaml:10: unknown key \"colour\" in rules[1]", 0), 0u)
       << lines[4];
   EXPECT_EQ(lines[5].rfind("conf/stepup.yaml:11: cookie.same_site:", 0), 0u) << lines[5];
+}
+
+TEST(ParseConfig, UpstreamSemantics) {
+  const Config d = parse_config("", "x");
+  EXPECT_EQ(d.upstream.path_case, core::PathCase::kUnknown);
+  EXPECT_EQ(d.upstream.trailing_slash, core::TrailingSlash::kUnknown);
+  const Config c = parse_config(
+      "upstream: { path_case: insensitive, trailing_slash: ignored }\n"
+      "rules:\n  - { path: \"/admin/**\", level: aal2 }\n  - { path: \"/**\", public: true }\n",
+      "x");
+  EXPECT_EQ(c.upstream.path_case, core::PathCase::kInsensitive);
+  EXPECT_EQ(c.upstream.trailing_slash, core::TrailingSlash::kIgnored);
+  // The policy was compiled with them: /ADMIN/ is the admin area.
+  EXPECT_EQ(c.policy.match({"GET", "", "/ADMIN/"}).index, 0);
+  const Config s = parse_config(
+      "upstream: { path_case: sensitive, trailing_slash: significant }\n"
+      "rules:\n  - { path: \"/admin/**\", level: aal2 }\n  - { path: \"/**\", public: true }\n",
+      "x");
+  EXPECT_EQ(s.policy.match({"GET", "", "/ADMIN/"}).index, 1);
 }
 
 TEST(ParseConfig, IssuerDefaultsToPublicUrl) {

@@ -193,7 +193,8 @@ TEST(Policy, CompilesToUpperCaseMethodsAndLowerCaseHosts) {
   Policy p(levels(), {require("/x", "aal1", {"get", "Post"}, {"*.Example.COM"})},
            with_effect("/**", RuleEffect::kDeny));
   ASSERT_EQ(p.rules().size(), 1u);
-  EXPECT_EQ(p.rules()[0].spec.methods, (std::vector<std::string>{"GET", "POST"}));
+  // GET covers HEAD: upstreams answer HEAD with the GET handler.
+  EXPECT_EQ(p.rules()[0].spec.methods, (std::vector<std::string>{"GET", "POST", "HEAD"}));
   EXPECT_EQ(p.rules()[0].spec.hosts, (std::vector<std::string>{"*.example.com"}));
   EXPECT_EQ(p.rules()[0].index, 0);
   EXPECT_EQ(p.default_rule().index, -1);
@@ -263,6 +264,113 @@ TEST(Policy, MatchDoesNotAllocate) {
   found += glob_match("/**/x/**/y", long_path) ? 1 : 0;
   EXPECT_EQ(scope.count(), 0u);
   EXPECT_EQ(found, 0 + 4 - 1);
+}
+
+// ---- upstream path semantics ---------------------------------------------
+
+RuleSpec aged(RuleSpec r, Seconds max_age) {
+  r.max_age = max_age;
+  return r;
+}
+
+Policy bank_policy(PathSemantics sem) {
+  std::vector<RuleSpec> rules = {
+      with_effect("/public/**", RuleEffect::kPublic),
+      require("/transfer", "aal2"),
+      require("/Admin/**", "aal2"),
+      with_effect("/blocked", RuleEffect::kDeny),
+      require("/**", "aal1"),
+  };
+  return Policy(levels(), std::move(rules), with_effect("/**", RuleEffect::kDeny), sem);
+}
+
+struct SemRow {
+  PathCase path_case;
+  TrailingSlash slash;
+  const char* method;
+  const char* path;
+  int rule_index;
+};
+
+class SemanticsTable : public ::testing::TestWithParam<SemRow> {};
+
+TEST_P(SemanticsTable, NeverWeakerThanTheUpstream) {
+  const SemRow& row = GetParam();
+  const Policy policy = bank_policy({row.path_case, row.slash});
+  EXPECT_EQ(policy.match({row.method, "", row.path}).index, row.rule_index)
+      << row.method << " " << row.path;
+}
+
+constexpr auto kS = PathCase::kSensitive;
+constexpr auto kI = PathCase::kInsensitive;
+constexpr auto kU = PathCase::kUnknown;
+constexpr auto kSig = TrailingSlash::kSignificant;
+constexpr auto kIgn = TrailingSlash::kIgnored;
+constexpr auto kUnk = TrailingSlash::kUnknown;
+
+INSTANTIATE_TEST_SUITE_P(
+    Rows, SemanticsTable,
+    ::testing::Values(
+        // A case-sensitive upstream serves /admin/x and /ADMIN/x as other
+        // resources than /Admin/x: only the exact case is the admin area.
+        SemRow{kS, kSig, "GET", "/Admin/x", 2}, SemRow{kS, kSig, "GET", "/ADMIN/x", 4},
+        // ...and /PUBLIC/x is not the public area there.
+        SemRow{kS, kSig, "GET", "/PUBLIC/x", 4}, SemRow{kS, kSig, "GET", "/public/x", 0},
+        // A case-insensitive upstream (express) serves /ADMIN/x as /Admin/x.
+        SemRow{kI, kSig, "GET", "/ADMIN/x", 2}, SemRow{kI, kSig, "GET", "/admin/x", 2},
+        SemRow{kI, kSig, "GET", "/TRANSFER", 1}, SemRow{kI, kSig, "GET", "/PUBLIC/x", 0},
+        // Unknown: the stricter of both readings. The admin area in any case;
+        // a public rule only where both readings agree it is public.
+        SemRow{kU, kSig, "GET", "/ADMIN/x", 2}, SemRow{kU, kSig, "GET", "/Admin/x", 2},
+        SemRow{kU, kSig, "GET", "/public/x", 0}, SemRow{kU, kSig, "GET", "/PUBLIC/x", 4},
+        SemRow{kU, kSig, "GET", "/Blocked", 3},
+        // Trailing slash: express serves /transfer/ as /transfer.
+        SemRow{kS, kSig, "GET", "/transfer/", 4}, SemRow{kS, kIgn, "GET", "/transfer/", 1},
+        SemRow{kU, kUnk, "GET", "/transfer/", 1}, SemRow{kU, kUnk, "GET", "/TRANSFER/", 1},
+        SemRow{kS, kUnk, "GET", "/blocked/", 3}, SemRow{kI, kIgn, "GET", "/BLOCKED/", 3},
+        SemRow{kS, kIgn, "GET", "/", 4},
+        // HEAD is covered by a GET rule; the catch-all covers any method.
+        SemRow{kU, kUnk, "HEAD", "/transfer", 1}));
+
+TEST(PolicySemantics, HeadFollowsGetRules) {
+  Policy p(levels(), {require("/report", "aal2", {"GET"}), require("/**", "aal1")},
+           with_effect("/**", RuleEffect::kDeny));
+  EXPECT_EQ(p.match({"HEAD", "", "/report"}).index, 0);
+  EXPECT_EQ(p.match({"POST", "", "/report"}).index, 1);
+  // A rule naming only HEAD does not grow GET.
+  Policy h(levels(), {require("/x", "aal2", {"HEAD"})}, with_effect("/**", RuleEffect::kDeny));
+  EXPECT_EQ(h.match({"GET", "", "/x"}).index, -1);
+}
+
+TEST(PolicySemantics, IncomparableReadingsAskForBoth) {
+  // /ops/** wants aal1 proven in the last minute; everything else aal2 at
+  // any age. Under an unknown upstream, /Ops/x is /ops/x (folded) or another
+  // resource (exact): it must ask for both, aal2 and a max_age of 60.
+  auto rules = [] {
+    return std::vector<RuleSpec>{aged(require("/ops/**", "aal1"), 60), require("/**", "aal2")};
+  };
+  Policy p(levels(), rules(), with_effect("/**", RuleEffect::kDeny), {kU, kSig});
+  const Rule& r = p.match({"GET", "", "/Ops/x"});
+  EXPECT_EQ(r.spec.effect, RuleEffect::kRequire);
+  EXPECT_EQ(r.level, 1);
+  ASSERT_TRUE(r.spec.max_age);
+  EXPECT_EQ(*r.spec.max_age, 60);
+  // Each reading alone gives its own rule.
+  Policy s(levels(), rules(), with_effect("/**", RuleEffect::kDeny), {kS, kSig});
+  EXPECT_EQ(s.match({"GET", "", "/Ops/x"}).index, 1);
+  EXPECT_EQ(s.match({"GET", "", "/ops/x"}).index, 0);
+  Policy i(levels(), rules(), with_effect("/**", RuleEffect::kDeny), {kI, kSig});
+  EXPECT_EQ(i.match({"GET", "", "/Ops/x"}).index, 0);
+}
+
+TEST(PolicySemantics, UnknownMatchDoesNotAllocate) {
+  const Policy policy = bank_policy({kU, kUnk});
+  stepup::testing::AllocationScope scope;
+  int found = 0;
+  found += policy.match({"GET", "", "/ADMIN/x/"}).index;
+  found += policy.match({"GET", "", "/transfer/"}).index;
+  EXPECT_EQ(scope.count(), 0u);
+  EXPECT_EQ(found, 3);
 }
 
 }  // namespace

@@ -5,30 +5,19 @@
 // commits and the writes they carried.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import crypto from 'node:crypto';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { mustLogin, request, startServer } from './lib/server.mjs';
+import { metricsToken, mustLogin, request, startServer } from './lib/server.mjs';
 
 // /metrics needs a bearer token here (or its own listener); see metrics.test.mjs.
-const metricsToken = crypto.randomBytes(32).toString('base64url');
-const tokenDir = fs.mkdtempSync(path.join(os.tmpdir(), 'stepup-metrics-token-'));
-fs.writeFileSync(path.join(tokenDir, 'token'), metricsToken, { mode: 0o600 });
+const metrics = metricsToken();
 
 let srv;
-before(async () => {
-  srv = await startServer({ server: { metrics_token_file: path.join(tokenDir, 'token') } });
-});
-after(async () => {
-  await srv?.stop();
-  fs.rmSync(tokenDir, { recursive: true, force: true });
-});
+before(async () => { srv = await startServer({ server: { metrics_token_file: metrics.file } }); });
+after(async () => { await srv?.stop(); });
 
 const refresh = (token) => request(srv, 'POST', '/api/v1/token/refresh', { json: { refresh_token: token } });
 
 async function storeCounters() {
-  const r = await request(srv, 'GET', '/metrics', { bearer: metricsToken });
+  const r = await request(srv, 'GET', '/metrics', { bearer: metrics.token });
   assert.equal(r.status, 200, r.text);
   const value = (name) => {
     const m = r.text.match(new RegExp(`^${name} (\\d+)$`, 'm'));
