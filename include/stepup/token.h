@@ -1,10 +1,12 @@
 // stepup/token.h — embeddable access-token verifier.
 //
 // Verifies a stepup access token (JWS compact, ES256 or EdDSA) against a JWKS
-// document, then checks iss, aud, exp, nbf, iat (with clock skew) and that the
-// stepup claims are present and well typed. Pure: bytes and `now` in, claims or
-// one precise error out; no clock reads, no network. A TokenVerifier is
-// immutable after creation and safe to use from many threads.
+// document, then checks iss, aud, exp, nbf, iat and auth_time (with clock
+// skew; an auth_time in the future beyond the skew is refused, since it would
+// pass every max_age) and that the stepup claims are present and well typed.
+// Pure: bytes and `now` in, claims or one precise error out; no clock reads,
+// no network. A TokenVerifier is immutable after creation and safe to use
+// from many threads.
 //
 // This header includes no OpenSSL, SQLite or Beast types.
 #pragma once
@@ -39,7 +41,7 @@ enum class TokenError {
   kAlgKidMismatch,  // the key for kid is pinned to another alg
   kBadSignature,    // signature check failed
   kExpired,         // exp <= now - skew
-  kNotYetValid,     // nbf or iat in the future beyond skew
+  kNotYetValid,     // nbf, iat or auth_time in the future beyond skew
   kWrongIssuer,     // iss differs
   kWrongAudience,   // aud (string or array) does not contain ours
   kMissingClaim,    // a required claim is absent or of the wrong type

@@ -11,6 +11,7 @@
 #include "http/api.h"
 #include "http/metrics.h"
 #include "http/server.h"
+#include "service/housekeeping.h"
 #include "service/runtime.h"
 
 namespace stepup::cli {
@@ -37,6 +38,8 @@ int run_serve(const ServeOptions& o) {
   setup_logging(cfg.log);
   try {
     service::Runtime rt(cfg);
+    // Expired challenges are deleted every minute, in bounded batches.
+    service::Housekeeping housekeeping(rt.store(), rt.clock());
     http::Metrics metrics;
     http::ServerOptions so;
     so.listen = cfg.server.listen;

@@ -1105,6 +1105,10 @@ void read_step_up(Reader& r, const YAML::Node& node, StepUpConfig& c) {
                   [&](const YAML::Node& v, const std::string& n) {
                     r.read_bool(v, n, c.revoke_other_sessions_on_factor_change);
                   }},
+                 {"max_open_challenges",
+                  [&](const YAML::Node& v, const std::string& n) {
+                    r.read_int(v, n, c.max_open_challenges, 1, 100);
+                  }},
              });
 }
 
@@ -1319,6 +1323,10 @@ void read_webauthn(Reader& r, const YAML::Node& node, const ServerConfig& server
            }},
           {"passkey_login",
            [&](const YAML::Node& v, const std::string& n) { r.read_bool(v, n, c.passkey_login); }},
+          {"max_login_challenges",
+           [&](const YAML::Node& v, const std::string& n) {
+             r.read_int(v, n, c.max_login_challenges, 10, 10'000'000);
+           }},
           {"timeout",
            [&](const YAML::Node& v, const std::string& n) {
              Seconds d = 0;

@@ -110,6 +110,9 @@ struct StepUpConfig {
   core::Seconds challenge_ttl = 300;
   core::Seconds enrollment_max_age = 300;  // freshness needed to change factors
   bool revoke_other_sessions_on_factor_change = true;
+  // Open challenges (step-up and WebAuthn registration) one session may hold;
+  // starting one more evicts the oldest (which then no longer verifies).
+  int max_open_challenges = 5;
 };
 
 struct LockoutConfig {
@@ -134,6 +137,9 @@ struct WebAuthnConfig {
   std::vector<std::string> origins;  // default: [origin of server.public_url]
   bool passkey_login = true;         // usernameless sign-in with discoverable credentials
   core::Seconds timeout = 120;       // ceremony timeout hint for the browser
+  // Passkey sign-in challenges kept at once, over all clients (anyone can
+  // create them); one more evicts the oldest.
+  int max_login_challenges = 10000;
 };
 
 struct Config {

@@ -4,6 +4,7 @@
 
 #include <boost/url/parse.hpp>
 #include <boost/url/url_view.hpp>
+#include <vector>
 
 namespace stepup::core {
 namespace {
@@ -84,6 +85,11 @@ tl::expected<std::string, Refusal> canonical_origin_path(std::string_view path) 
   out.reserve(path.size());
   Utf8Check utf8;
   bool trailing = false;
+  // The same path resolved without merging slashes first (RFC 3986 5.2.4,
+  // WHATWG URL): its segment stack, true for an empty segment. Its non-empty
+  // segments equal ours until a ".." would remove an empty one there and a
+  // real one here; that path has no single meaning.
+  std::vector<char> kept_empty;
   size_t i = 1;
   while (true) {
     const size_t seg_start = out.size();
@@ -137,13 +143,19 @@ tl::expected<std::string, Refusal> canonical_origin_path(std::string_view path) 
     if (seg.empty() || seg == ".") {
       out.resize(seg_start);  // repeated slash or "."
       trailing = true;
+      if (seg.empty() && !last) kept_empty.push_back(1);
     } else if (seg == "..") {
       out.resize(seg_start);
       if (out.empty()) return tl::unexpected(Refusal::kAboveRoot);
+      // Whether this ".." removes an empty segment or the one before it
+      // depends on whether the upstream merges slashes first.
+      if (kept_empty.empty() || kept_empty.back()) return tl::unexpected(Refusal::kEmptyDotDot);
+      kept_empty.pop_back();
       out.resize(out.rfind('/'));
       trailing = true;
     } else {
       trailing = false;
+      kept_empty.push_back(0);
     }
     if (last) break;
     ++i;  // past the '/'
@@ -208,6 +220,7 @@ std::string_view to_string(Refusal r) {
     case Refusal::kDoubleEncoding: return "double_encoding";
     case Refusal::kSemicolon: return "semicolon";
     case Refusal::kAboveRoot: return "above_root";
+    case Refusal::kEmptyDotDot: return "empty_dot_dot";
     case Refusal::kGatewayHeader: return "gateway_header";
   }
   return "unknown";
@@ -232,6 +245,7 @@ std::string_view describe(Refusal r) {
     case Refusal::kDoubleEncoding: return "Double percent-encoding in the path";
     case Refusal::kSemicolon: return "Semicolon (path parameter) in the path";
     case Refusal::kAboveRoot: return "The path climbs above the root with ..";
+    case Refusal::kEmptyDotDot: return "A .. follows an empty segment (//..)";
     case Refusal::kGatewayHeader: return "A gateway header is missing or sent twice";
   }
   return "Refused";

@@ -14,7 +14,9 @@
 //     invalid percent-encoding, double encoding (`%25` + two hex digits), `;`
 //     (path parameters: Tomcat/Jetty strip them, others do not), raw non-ASCII
 //     bytes, encoded bytes that are not valid UTF-8 (overlong `%c0%ae`), a `..`
-//     above the root, a target that does not start with `/`.
+//     above the root, a `..` after an empty segment (`/a//../b` is /b once
+//     slashes are merged first, /a/b under RFC 3986 or WHATWG resolution), a
+//     target that does not start with `/`.
 //   - an absolute-form target (`http://host/path`) gives its path when its host
 //     is the forwarded host, and is refused otherwise.
 //
@@ -47,6 +49,8 @@ enum class Refusal {
   kDoubleEncoding,   // %25 followed by two hex digits: decoded twice it is another byte
   kSemicolon,        // ';' or %3B: path parameters mean different things upstream
   kAboveRoot,        // '..' that would climb above '/'
+  kEmptyDotDot,      // '..' after an empty segment ("/a//../b"): merge-then-resolve gives
+                     // /b (nginx, Go), RFC 3986 / WHATWG resolution gives /a/b
   kGatewayHeader,    // a gateway header (X-Forwarded-*, X-Original-*) missing or repeated
 };
 constexpr std::size_t kRefusalCount = static_cast<std::size_t>(Refusal::kGatewayHeader) + 1;

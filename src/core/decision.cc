@@ -24,7 +24,21 @@ UnixTime oldest_allowed(UnixTime now, Seconds max_age) {
   return out;
 }
 
+// now + skew without wrapping above the largest time.
+UnixTime latest_allowed(UnixTime now, Seconds skew) {
+  UnixTime out;
+  if (__builtin_add_overflow(now, skew < 0 ? 0 : skew, &out)) {
+    return std::numeric_limits<UnixTime>::max();
+  }
+  return out;
+}
+
 }  // namespace
+
+bool fresh_enough(UnixTime reached_at, UnixTime now, Seconds max_age, Seconds clock_skew) {
+  return reached_at >= oldest_allowed(now, max_age) &&
+         reached_at <= latest_allowed(now, clock_skew);
+}
 
 std::string_view to_string(Verdict v) {
   switch (v) {
@@ -65,7 +79,8 @@ Decision decide(const Rule& rule, const Principal* principal, UnixTime now) {
   bool high_enough_but_stale = false;
   for (const Attainment& a : principal->held) {
     if (a.level < rule.level || !(a.until > now)) continue;
-    if (rule.spec.max_age && a.reached_at < oldest_allowed(now, *rule.spec.max_age)) {
+    if (rule.spec.max_age &&
+        !fresh_enough(a.reached_at, now, *rule.spec.max_age, principal->clock_skew)) {
       high_enough_but_stale = true;
       continue;
     }

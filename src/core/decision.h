@@ -27,7 +27,16 @@ struct Principal {
   std::string_view subject;
   std::string_view session_id;
   std::span<const Attainment> held;  // levels currently held
+  // How far a proof time (Attainment::reached_at) may lie ahead of `now`
+  // (clocks of other nodes, tokens.clock_skew); later ones are not fresh.
+  Seconds clock_skew = 0;
 };
+
+// Whether a level reached at `reached_at` satisfies `max_age` at `now`: no
+// earlier than now - max_age, and no later than now + clock_skew. A proof
+// time from the future would pass every max_age for as long as it stays in
+// the future, so beyond the skew it is not fresh (fail closed).
+bool fresh_enough(UnixTime reached_at, UnixTime now, Seconds max_age, Seconds clock_skew);
 
 struct Decision {
   Verdict verdict = Verdict::kDeny;
@@ -38,7 +47,8 @@ struct Decision {
 };
 
 // Allowed when some held level >= rule level was reached no earlier than
-// now - max_age (when the rule sets max_age) and is still held at now.
+// now - max_age (when the rule sets max_age; and no later than now +
+// principal->clock_skew, see fresh_enough) and is still held at now.
 Decision decide(const Rule& rule, const Principal* principal, UnixTime now);
 
 }  // namespace stepup::core

@@ -168,6 +168,9 @@ tl::expected<AccessClaims, TokenError> TokenVerifier::verify(std::string_view to
 
   const auto auth_time = int_member(p, "auth_time");
   if (!auth_time) return tl::make_unexpected(TokenError::kMissingClaim);
+  // A future auth_time would pass every max_age for as long as it stays in
+  // the future: refused beyond the skew, like a future iat.
+  if (*auth_time > now + impl_->skew) return tl::make_unexpected(TokenError::kNotYetValid);
   c.auth_time = *auth_time;
 
   struct Required {

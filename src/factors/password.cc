@@ -9,6 +9,7 @@
 #include <unistr.h>
 
 #include <algorithm>
+#include <atomic>
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
@@ -170,6 +171,12 @@ std::string hash_password(std::string_view password, const PasswordParams& p) {
   return std::string(out);
 }
 
+namespace {
+std::atomic<std::uint64_t> g_verifications{0};
+}  // namespace
+
+std::uint64_t password_verifications() { return g_verifications.load(std::memory_order_relaxed); }
+
 bool verify_password(std::string_view password, std::string_view phc_hash) {
   ensure_sodium();
   // crypto_pwhash_str_verify reads a C string: an embedded NUL would make it
@@ -181,6 +188,7 @@ bool verify_password(std::string_view password, std::string_view phc_hash) {
   std::optional<std::string> pw = normalize_nfkc(password);
   if (!pw) return false;
   const std::string hash(phc_hash);
+  g_verifications.fetch_add(1, std::memory_order_relaxed);
   const bool ok = crypto_pwhash_str_verify(hash.c_str(), pw->data(), pw->size()) == 0;
   sodium_memzero(pw->data(), pw->size());
   return ok;

@@ -44,6 +44,9 @@ tl::expected<void, PasswordRuleError> check_password_rules(std::string_view pass
 std::string hash_password(std::string_view password, const PasswordParams& p);
 // Constant-time verify; false on any mismatch or malformed hash.
 bool verify_password(std::string_view password, std::string_view phc_hash);
+// How many times verify_password ran Argon2id in this process (a counter for
+// /metrics: unknown and known users must cost one verification each).
+std::uint64_t password_verifications();
 // A valid hash of a random password with the same params, computed once, used
 // to spend the same time on unknown users.
 const std::string& dummy_hash(const PasswordParams& p);

@@ -12,6 +12,7 @@
 #include "core/canonical.h"
 #include "crypto/encoding.h"
 #include "crypto/hash.h"
+#include "factors/password.h"
 #include "http/cookie.h"
 #include "http/messages.h"
 #include "http/pages.h"

@@ -1,6 +1,9 @@
 #include "http/messages.h"
 
+#include <arpa/inet.h>
+
 #include <boost/json.hpp>
+#include <cstring>
 
 namespace stepup::http {
 
@@ -24,6 +27,39 @@ std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
   return s;
+}
+
+// One X-Forwarded-For entry as a normalized address: a bare IPv4 dotted quad
+// or an IPv6 literal (optionally in brackets); IPv4-mapped IPv6 is shown as
+// IPv4, like ConnectionInfo::remote_ip. Anything else (a port, a name,
+// "unknown", an obfuscated RFC 7239 identifier, junk) is nullopt.
+std::optional<std::string> forwarded_address(std::string_view entry) {
+  entry = trim(entry);
+  bool bracketed = false;
+  if (entry.size() >= 2 && entry.front() == '[' && entry.back() == ']') {
+    entry = entry.substr(1, entry.size() - 2);
+    bracketed = true;
+  }
+  char text[INET6_ADDRSTRLEN + 1];
+  if (entry.empty() || entry.size() >= sizeof text) return std::nullopt;
+  std::memcpy(text, entry.data(), entry.size());
+  text[entry.size()] = '\0';
+  if (std::strlen(text) != entry.size()) return std::nullopt;  // an embedded NUL
+  char out[INET6_ADDRSTRLEN];
+  in_addr v4;
+  if (!bracketed && inet_pton(AF_INET, text, &v4) == 1) {
+    if (inet_ntop(AF_INET, &v4, out, sizeof out) == nullptr) return std::nullopt;
+    return std::string(out);
+  }
+  in6_addr v6;
+  if (inet_pton(AF_INET6, text, &v6) != 1) return std::nullopt;
+  if (IN6_IS_ADDR_V4MAPPED(&v6)) {
+    std::memcpy(&v4, &v6.s6_addr[12], sizeof v4);
+    if (inet_ntop(AF_INET, &v4, out, sizeof out) == nullptr) return std::nullopt;
+  } else if (inet_ntop(AF_INET6, &v6, out, sizeof out) == nullptr) {
+    return std::nullopt;
+  }
+  return std::string(out);
 }
 }  // namespace
 
@@ -163,12 +199,24 @@ service::ClientInfo client_info(const Request& req, const ConnectionInfo& conn,
   service::ClientInfo c;
   c.ip = conn.remote_ip;
   if (trust_forwarded_for) {
-    // The right-most entry is the one our trusted proxy appended.
-    auto xff = header(req, "X-Forwarded-For");
-    if (!xff.empty()) {
-      auto comma = xff.rfind(',');
-      auto last = trim(comma == std::string_view::npos ? xff : xff.substr(comma + 1));
-      if (!last.empty() && last.size() <= 64) c.ip = std::string(last);
+    // One trusted proxy appends the address it saw to whatever the client
+    // sent, so only the right-most entry is not the client's choice. Repeated
+    // field lines mean the same as one comma-joined line in order (RFC 9110
+    // §5.3): the right-most entry is the last one of the last line. Reading
+    // the first line only let a client send its own line first and pick the
+    // address the per-IP limits count. An entry that is not an address means
+    // the proxy is not doing what we trust it to do: use the peer address,
+    // never an entry to its left.
+    std::string_view last_line;
+    bool any = false;
+    for (auto [it, end] = req.equal_range("X-Forwarded-For"); it != end; ++it) {
+      last_line = std::string_view(it->value().data(), it->value().size());
+      any = true;
+    }
+    if (any) {
+      const auto comma = last_line.rfind(',');
+      const auto entry = comma == std::string_view::npos ? last_line : last_line.substr(comma + 1);
+      if (auto ip = forwarded_address(entry)) c.ip = std::move(*ip);
     }
   }
   c.user_agent = std::string(header(req, "User-Agent").substr(0, 512));

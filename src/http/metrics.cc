@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "crypto/hash.h"
+#include "factors/password.h"
 #include "http/messages.h"
 
 namespace stepup::http {
@@ -93,6 +94,9 @@ std::string render_metrics(const Metrics& m, service::Runtime& rt) {
   e.sample("stepup_store_writes_total", "", ws.writes);
   e.family("stepup_password_queue", "gauge", "Password hashing jobs waiting for a hashing worker.");
   e.sample("stepup_password_queue", "", static_cast<std::uint64_t>(rt.password_pool().queued()));
+  e.family("stepup_password_verifications_total", "counter",
+           "Argon2id password verifications run (known and unknown usernames cost one each).");
+  e.sample("stepup_password_verifications_total", "", factors::password_verifications());
   if (m.requests_total) {
     e.family("stepup_http_requests_total", "counter",
              "HTTP requests answered on the main listener, parser errors included.");

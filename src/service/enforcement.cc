@@ -94,7 +94,8 @@ Result<Verdict> Enforcement::decide(const core::RequestFacts& req, const Credent
     }
     return tl::unexpected(who.error());  // store trouble: could not decide
   }
-  core::Principal p{who->session.subject, who->session.public_id, who->held};
+  core::Principal p{who->session.subject, who->session.public_id, who->held,
+                    cfg_.tokens.clock_skew};
   v.decision = core::decide(rule, &p, now);
   v.who = std::move(*who);
   return v;

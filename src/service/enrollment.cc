@@ -4,6 +4,7 @@
 #include <boost/json.hpp>
 #include <set>
 
+#include "core/decision.h"
 #include "crypto/random.h"
 #include "factors/recovery_codes.h"
 #include "factors/totp.h"
@@ -60,7 +61,10 @@ Result<void> Enrollment::require_fresh(const Authenticated& who) {
   const auto now = clock_.now();
   const auto max_age = cfg_.step_up.enrollment_max_age;
   for (const auto& a : who.held) {
-    if (a.level >= *level && a.until > now && a.reached_at >= now - max_age) return {};
+    if (a.level >= *level && a.until > now &&
+        core::fresh_enough(a.reached_at, now, max_age, cfg_.tokens.clock_skew)) {
+      return {};
+    }
   }
   Error e{
       ErrorCode::kStepUpRequired,

@@ -69,34 +69,35 @@ std::optional<std::pair<std::string, factors::TotpParams>> FactorCheck::open_tot
   return std::make_pair(std::move(*secret), p);
 }
 
-Result<store::Factor> FactorCheck::begin(const store::Factor& f, const AuditContext& ctx) {
+store::LockoutPolicy FactorCheck::lockout() const {
+  return store::LockoutPolicy{cfg_.lockout.max_failures, cfg_.lockout.base_delay,
+                              cfg_.lockout.max_delay};
+}
+
+Result<store::FactorAttempt> FactorCheck::begin(const store::Factor& f) {
   const auto now = clock_.now();
-  auto after = store_.begin_factor_attempt(f.id, now);
-  if (!after) return fail(ErrorCode::kUnavailable, "The factor store is unavailable");
-  if (after->locked_until > now) {
+  auto a = store_.reserve_factor_attempt(f.id, now, lockout());
+  if (!a) return fail(ErrorCode::kUnavailable, "The factor store is unavailable");
+  if (!a->reserved) {
     Error e{ErrorCode::kFactorLocked,
             "Too many wrong codes. Try again after the lock ends.",
             {},
             {},
-            after->locked_until - now};
+            std::max<core::Seconds>(1, a->factor.locked_until - now)};
     return tl::unexpected(std::move(e));
   }
-  return std::move(*after);
+  return std::move(*a);
 }
 
-void FactorCheck::failed(const store::Factor& f, const AuditContext& ctx, std::string_view why) {
+void FactorCheck::failed(const store::FactorAttempt& a, const AuditContext& ctx,
+                         std::string_view why) {
   const auto now = clock_.now();
+  const store::Factor& f = a.factor;
   json::object d{{"factor_id", f.id}, {"type", f.type}, {"reason", why}, {"failures", f.failures}};
   audit_.record(now, "step_up.failed", ctx, json::serialize(d));
-  if (f.failures >= cfg_.lockout.max_failures) {
-    // Doubling delay per failure past the limit, capped.
-    core::Seconds delay = cfg_.lockout.base_delay;
-    for (int i = cfg_.lockout.max_failures; i < f.failures && delay < cfg_.lockout.max_delay; ++i) {
-      delay *= 2;
-    }
-    delay = std::min(delay, cfg_.lockout.max_delay);
-    (void)store_.lock_factor(f.id, now + delay);
-    json::object l{{"factor_id", f.id}, {"failures", f.failures}, {"locked_until", now + delay}};
+  if (a.last_of_window) {
+    // The lock itself was written by the reservation; this is its record.
+    json::object l{{"factor_id", f.id}, {"failures", f.failures}, {"locked_until", f.locked_until}};
     audit_.record(now, "factor.locked", ctx, json::serialize(l));
   }
 }
@@ -114,32 +115,33 @@ Result<FactorProof> FactorCheck::totp(std::int64_t user_id, std::string_view fac
     chosen = &f;  // with several TOTP factors and no id: the most recent one
   }
   if (!chosen) return fail(ErrorCode::kInvalidCode, "The code is not valid");
-  auto f = begin(*chosen, ctx);
-  if (!f) return tl::unexpected(f.error());
-  auto opened = open_totp(*f);
+  auto attempt = begin(*chosen);
+  if (!attempt) return tl::unexpected(attempt.error());
+  const store::Factor& f = attempt->factor;
+  auto opened = open_totp(f);
   if (!opened) return fail(ErrorCode::kInternal, "The TOTP secret cannot be decrypted (key file?)");
   const auto& [secret, params] = *opened;
   const auto now = clock_.now();
-  auto step = factors::totp_verify(secret, code, now, f->counter, params);
+  auto step = factors::totp_verify(secret, code, now, f.counter, params);
   if (!step) {
     // A code that matches a step already spent is a replay, not a typo.
     const bool replay =
         factors::totp_verify(secret, code, now, std::numeric_limits<std::int64_t>::min(), params)
             .has_value();
-    failed(*f, ctx, replay ? "replay" : "wrong_code");
+    failed(*attempt, ctx, replay ? "replay" : "wrong_code");
     if (replay)
       return fail(ErrorCode::kCodeReused, "This code was already used; wait for the next one");
     return fail(ErrorCode::kInvalidCode, "The code is not valid");
   }
-  auto ok = store_.factor_succeeded(f->id, now, f->counter, *step, std::nullopt);
+  auto ok = store_.factor_succeeded(f.id, now, f.counter, *step, std::nullopt);
   if (!ok) {
     if (ok.error() == store::StoreError::kConflict) {
-      failed(*f, ctx, "replay");
+      failed(*attempt, ctx, "replay");
       return fail(ErrorCode::kCodeReused, "This code was already used; wait for the next one");
     }
     return fail(ErrorCode::kUnavailable, "The factor store is unavailable");
   }
-  return FactorProof{std::string(kMethodTotp), f->id, -1};
+  return FactorProof{std::string(kMethodTotp), f.id, -1, {}, 0};
 }
 
 Result<FactorProof> FactorCheck::recovery_code(std::int64_t user_id, std::string_view code,
@@ -151,11 +153,12 @@ Result<FactorProof> FactorCheck::recovery_code(std::int64_t user_id, std::string
     if (f.type == kFactorRecovery && f.confirmed) chosen = &f;
   }
   if (!chosen) return fail(ErrorCode::kInvalidCode, "The code is not valid");
-  auto f = begin(*chosen, ctx);
-  if (!f) return tl::unexpected(f.error());
+  auto attempt = begin(*chosen);
+  if (!attempt) return tl::unexpected(attempt.error());
+  const store::Factor& f = attempt->factor;
   const auto now = clock_.now();
   std::error_code ec;
-  auto v = json::parse(f->secret, ec);
+  auto v = json::parse(f.secret, ec);
   if (ec || !v.is_array()) return fail(ErrorCode::kInternal, "The recovery codes are unreadable");
   auto normalized = factors::normalize_recovery_code(code);
   const std::string probe = factors::recovery_code_hash(normalized.value_or(""));
@@ -173,20 +176,20 @@ Result<FactorProof> FactorCheck::recovery_code(std::int64_t user_id, std::string
     }
   }
   if (!found) {
-    failed(*f, ctx, "wrong_code");
+    failed(*attempt, ctx, "wrong_code");
     return fail(ErrorCode::kInvalidCode, "The code is not valid");
   }
   const int remaining = static_cast<int>(rest.size());
-  auto ok = store_.factor_succeeded(f->id, now, f->counter, f->counter + 1, json::serialize(rest));
+  auto ok = store_.factor_succeeded(f.id, now, f.counter, f.counter + 1, json::serialize(rest));
   if (!ok) {
     if (ok.error() == store::StoreError::kConflict) {
       return fail(ErrorCode::kCodeReused, "This recovery code was just used");
     }
     return fail(ErrorCode::kUnavailable, "The factor store is unavailable");
   }
-  json::object d{{"factor_id", f->id}, {"remaining", remaining}};
+  json::object d{{"factor_id", f.id}, {"remaining", remaining}};
   audit_.record(now, "recovery_code.used", ctx, json::serialize(d));
-  return FactorProof{std::string(kMethodRecovery), f->id, remaining};
+  return FactorProof{std::string(kMethodRecovery), f.id, remaining, {}, 0};
 }
 
 }  // namespace stepup::service
@@ -211,7 +214,7 @@ Result<FactorProof> FactorCheck::webauthn(std::int64_t user_id, const WebAuthnAs
   }
   auto stored = parse_webauthn_record(*f);
   if (!stored) return fail(ErrorCode::kInternal, "The stored credential is unreadable");
-  auto after = begin(*f, ctx);
+  auto after = begin(*f);
   if (!after) return tl::unexpected(after.error());
   wa::RpConfig rp = rp_config(cfg_);
   rp.require_uv = require_uv;

@@ -1,10 +1,13 @@
-// FactorCheck: proves a second factor (TOTP code, recovery code) for a user,
-// with the lockout rules: an attempt is counted BEFORE the code is checked
-// (so parallel guesses cannot outrun the count), a success resets the count,
-// `lockout.max_failures` consecutive failures lock the factor for a delay
-// that doubles with each further failure. Counts live in the store and
-// survive restarts. Single use: a TOTP step and a recovery code are spent by
-// a compare-and-set in the store. Thread-safe.
+// FactorCheck: proves a second factor (TOTP code, recovery code, WebAuthn
+// assertion) for a user, with the lockout rules: an attempt is reserved
+// BEFORE the code is checked, counting it and, at `lockout.max_failures`
+// consecutive failures, locking the factor in the same store transaction
+// (Store::reserve_factor_attempt), so parallel guesses can neither outrun the
+// count nor the lock: at most max_failures codes are checked per lock window.
+// The lock doubles with each further failure; a success resets the count and
+// the lock. Counts live in the store and survive restarts. Single use: a TOTP
+// step and a recovery code are spent by a compare-and-set in the store.
+// Thread-safe.
 #pragma once
 #include <optional>
 #include <string>
@@ -75,10 +78,12 @@ class FactorCheck {
   factors::TotpParams configured_totp() const;
 
  private:
-  // Counts the attempt; kFactorLocked error when locked.
-  Result<store::Factor> begin(const store::Factor& f, const AuditContext& ctx);
-  // Records a failure after begin(): may lock the factor.
-  void failed(const store::Factor& after_begin, const AuditContext& ctx, std::string_view why);
+  // Reserves the attempt (counted, lock decided); kFactorLocked when locked.
+  Result<store::FactorAttempt> begin(const store::Factor& f);
+  // Records a failed attempt after begin() in the audit log (and the lock
+  // its reservation set, if it was the last of the window).
+  void failed(const store::FactorAttempt& attempt, const AuditContext& ctx, std::string_view why);
+  store::LockoutPolicy lockout() const;
 
   const config::Config& cfg_;
   store::Store& store_;

@@ -54,7 +54,10 @@ Result<RegistrationOptions> Passkeys::registration_options(const Authenticated& 
   c.webauthn_challenge = crypto::base64url_encode(crypto::random_bytes(32));
   c.created_at = now;
   c.expires_at = now + cfg_.step_up.challenge_ttl;
-  if (!store_.add_challenge(c)) return fail(ErrorCode::kUnavailable, "cannot store the challenge");
+  // Shares the session's bound with step-up challenges.
+  if (!store_.add_challenge(c, cfg_.step_up.max_open_challenges)) {
+    return fail(ErrorCode::kUnavailable, "cannot store the challenge");
+  }
 
   const auto rp = rp_config(cfg_);
   const std::string handle = user_handle(who.session.user_id);
@@ -139,7 +142,8 @@ Result<LoginOptions> Passkeys::login_options() {
   o.challenge_id = crypto::random_token(24);
   const std::string challenge = crypto::base64url_encode(crypto::random_bytes(32));
   if (!store_.add_login_challenge(o.challenge_id, challenge, now,
-                                  now + cfg_.step_up.challenge_ttl)) {
+                                  now + cfg_.step_up.challenge_ttl,
+                                  cfg_.webauthn.max_login_challenges)) {
     return fail(ErrorCode::kUnavailable, "cannot store the challenge");
   }
   json::object pk{{"challenge", challenge},

@@ -246,7 +246,8 @@ Result<Authenticated> Sessions::from_cookie(std::string_view cookie_value) {
   if (hit != cache.by_cookie.end() && now - hit->second.fetched_at < kCacheTtl) {
     sess = hit->second.session;
   } else {
-    auto s = store_.find_session(crypto::sha256_hex(cookie_value));
+    const std::string hash = crypto::sha256_hex(cookie_value);
+    auto s = store_.find_session(hash);
     if (!s) {
       if (s.error() == store::StoreError::kNotFound) {
         return fail(ErrorCode::kInvalidToken, "No valid session");
@@ -255,6 +256,15 @@ Result<Authenticated> Sessions::from_cookie(std::string_view cookie_value) {
     }
     sess = std::move(*s);
     apply_pending_touch(sess);
+    if (sess.idle_expires_at <= now && sess.revoked_at == 0) {
+      // Looks idle: a touch may have been stored between the read and the
+      // pending check (the toucher forgets a touch only after its commit), so
+      // one more read sees it. Rare: only sessions that look timed out.
+      if (auto again = store_.find_session(hash)) {
+        sess = std::move(*again);
+        apply_pending_touch(sess);
+      }
+    }
     ThreadCache::bound(cache.by_cookie);
     cache.by_cookie[std::string(cookie_value)] = CachedSession{sess, now};
   }

@@ -160,7 +160,12 @@ Result<StartedChallenge> StepUp::start(const Authenticated& who, const StepUpReq
                       {"timeout", cfg_.webauthn.timeout * 1000}};
     out.webauthn_options_json = json::serialize(opts);
   }
-  if (!store_.add_challenge(c)) return fail(ErrorCode::kUnavailable, "cannot store the challenge");
+  // A session holds at most max_open_challenges: the oldest is evicted (a
+  // user with several tabs or a reloaded page keeps working; the tab with the
+  // evicted challenge gets "no such challenge" and starts again).
+  if (!store_.add_challenge(c, cfg_.step_up.max_open_challenges)) {
+    return fail(ErrorCode::kUnavailable, "cannot store the challenge");
+  }
   out.methods = std::move(*methods);
   json::object d{{"challenge_id", c.id}, {"acr", lvl.acr}, {"reason", c.reason}};
   if (!c.transaction_json.empty()) d["transaction"] = json::parse(c.transaction_json);
@@ -234,6 +239,11 @@ Result<StepUpResult> StepUp::verify(const Authenticated& who, std::string_view c
   if (!spent) {
     if (spent.error() == store::StoreError::kConflict) {
       return fail(ErrorCode::kChallengeInvalid, "This challenge was already used");
+    }
+    // Evicted meanwhile by a newer step-up of the same session (the session
+    // holds at most step_up.max_open_challenges).
+    if (spent.error() == store::StoreError::kNotFound) {
+      return fail(ErrorCode::kNotFound, "No such challenge (a newer step-up replaced it)");
     }
     return fail(ErrorCode::kUnavailable, "The challenge store is unavailable");
   }

@@ -338,25 +338,37 @@ class SqliteStore final : public Store {
     return write([&](Connection& c) { return run_one(c, "DELETE FROM factors WHERE id = ?", id); });
   }
 
-  Result<Factor> begin_factor_attempt(std::string_view id, core::UnixTime now) override {
+  Result<FactorAttempt> reserve_factor_attempt(std::string_view id, core::UnixTime now,
+                                               const LockoutPolicy& policy) override {
     static const std::string sql = select_from(kFactorCols, "FROM factors WHERE id = ?");
-    // Read and increment under one write transaction: two attempts racing
-    // (threads here, or another process on the file) each count, so N
-    // guesses always cost N failures however they are interleaved.
-    return write([&](Connection& c) -> Result<Factor> {
+    // Read, count and lock under one write transaction (BEGIN IMMEDIATE: other
+    // processes on the file wait too): attempts racing each see the count and
+    // lock of the ones before them, so the attempt that reaches max_failures
+    // locks the factor before any later one is reserved. Deciding the lock
+    // after the code check instead let every parallel guess through and let
+    // the last of many racing lock writes win.
+    return write([&](Connection& c) -> Result<FactorAttempt> {
       auto f = query_one(c, read_factor, sql, id);
-      if (!f) return f;
-      if (f->locked_until > now) return f;
-      auto s = run_one(c, "UPDATE factors SET failures = failures + 1 WHERE id = ?", id);
+      if (!f) return tl::unexpected(f.error());
+      FactorAttempt a;
+      if (f->locked_until > now) {
+        a.factor = std::move(*f);
+        return a;
+      }
+      const int failures = f->failures + 1;
+      const core::Seconds delay = lock_delay(policy, failures);
+      const core::UnixTime lock = delay > 0 ? now + delay : 0;
+      auto s = run_one(c,
+                       "UPDATE factors SET failures = ?, locked_until = MAX(locked_until, ?) "
+                       "WHERE id = ?",
+                       failures, lock, id);
       if (!s) return tl::unexpected(s.error());
-      ++f->failures;
-      return f;
-    });
-  }
-
-  Status lock_factor(std::string_view id, core::UnixTime locked_until) override {
-    return write([&](Connection& c) {
-      return run_one(c, "UPDATE factors SET locked_until = ? WHERE id = ?", locked_until, id);
+      f->failures = failures;
+      f->locked_until = std::max(f->locked_until, lock);
+      a.factor = std::move(*f);
+      a.reserved = true;
+      a.last_of_window = delay > 0;
+      return a;
     });
   }
 
@@ -370,12 +382,13 @@ class SqliteStore final : public Store {
       Status s;
       if (new_secret) {
         s = run(c,
-                "UPDATE factors SET failures = 0, last_used_at = ?, counter = ?, secret = ? "
+                "UPDATE factors SET failures = 0, locked_until = 0, last_used_at = ?, counter = ?, "
+                "secret = ? "
                 "WHERE id = ? AND counter = ?",
                 now, new_counter, Blob{*new_secret}, id, expected_counter);
       } else {
         s = run(c,
-                "UPDATE factors SET failures = 0, last_used_at = ?, counter = ? "
+                "UPDATE factors SET failures = 0, locked_until = 0, last_used_at = ?, counter = ? "
                 "WHERE id = ? AND counter = ?",
                 now, new_counter, id, expected_counter);
       }
@@ -445,19 +458,26 @@ class SqliteStore final : public Store {
 
   Status rotate_session_id(std::string_view public_id, std::string_view new_id_hash) override {
     // One UPDATE: there is no instant at which both or neither id works.
-    return write([&](Connection& c) {
-      return run_one(c, "UPDATE sessions SET id_hash = ? WHERE public_id = ? AND revoked_at = 0",
-                     new_id_hash, public_id);
+    return write([&](Connection& c) -> Status {
+      auto s = run_one(c, "UPDATE sessions SET id_hash = ? WHERE public_id = ? AND revoked_at = 0",
+                       new_id_hash, public_id);
+      if (!s) return s;
+      return revoke_current_refresh_tokens(c, public_id);
     });
   }
 
   Status elevate_session(const Session& s, std::string_view new_id_hash) override {
     const std::string methods = encode_methods(s.methods);
-    return write([&](Connection& c) {
-      return run_one(c,
-                     "UPDATE sessions SET methods = ?, last_seen_at = ?, idle_expires_at = ?, "
-                     "id_hash = ? WHERE public_id = ? AND revoked_at = 0",
-                     methods, s.last_seen_at, s.idle_expires_at, new_id_hash, s.public_id);
+    return write([&](Connection& c) -> Status {
+      auto u = run_one(c,
+                       "UPDATE sessions SET methods = ?, last_seen_at = ?, idle_expires_at = ?, "
+                       "id_hash = ? WHERE public_id = ? AND revoked_at = 0",
+                       methods, s.last_seen_at, s.idle_expires_at, new_id_hash, s.public_id);
+      if (!u) return u;
+      // ASVS 7.2.4: the refresh tokens issued before the level change die with
+      // the old id. Kept as revoked rows, so presenting one later is a reuse
+      // (Sessions::refresh revokes the session) rather than an unknown token.
+      return revoke_current_refresh_tokens(c, s.public_id);
     });
   }
 
@@ -566,17 +586,36 @@ class SqliteStore final : public Store {
   Status revoke_refresh_family(std::string_view session_public_id) override {
     return write([&](Connection& c) -> Status {
       if (auto s = session_exists(c, session_public_id); !s) return s;
-      return run(c,
-                 "UPDATE refresh_tokens SET rotated_at = ? "
-                 "WHERE session_public_id = ? AND rotated_at = 0",
-                 kRefreshTokenRevoked, session_public_id);
+      return revoke_current_refresh_tokens(c, session_public_id);
     });
   }
 
   // ---- challenges ----
 
-  Status add_challenge(const Challenge& ch) override {
-    return write([&](Connection& c) {
+  Status add_challenge(const Challenge& ch, int max_per_session) override {
+    return write([&](Connection& c) -> Status {
+      // Both deletes walk an index (challenges_by_expiry, challenges_by_session)
+      // and touch a bounded number of rows.
+      if (auto s = run(c,
+                       "DELETE FROM challenges WHERE rowid IN (SELECT rowid FROM challenges "
+                       "WHERE expires_at < ? ORDER BY expires_at LIMIT ?)",
+                       ch.created_at - kExpiredChallengeGrace, kPurgeOnInsert);
+          !s) {
+        return s;
+      }
+      if (max_per_session > 0) {
+        // Keep the newest max_per_session - 1 open ones; the new row makes
+        // max_per_session. Rowids grow with insertion order.
+        if (auto s = run(c,
+                         "DELETE FROM challenges WHERE rowid IN (SELECT rowid FROM challenges "
+                         "WHERE session_public_id = ? "
+                         "ORDER BY (used_at = 0 AND expires_at > ?) DESC, rowid DESC "
+                         "LIMIT -1 OFFSET ?)",
+                         ch.session_public_id, ch.created_at, max_per_session - 1);
+            !s) {
+          return s;
+        }
+      }
       return run(c,
                  "INSERT INTO challenges(id, session_public_id, user_id, target_level, max_age, "
                  "methods, return_to, reason, transaction_json, webauthn_challenge, created_at, "
@@ -605,24 +644,44 @@ class SqliteStore final : public Store {
     });
   }
 
-  Result<int> purge_challenges(core::UnixTime cutoff) override {
-    return write([&](Connection& c) -> Result<int> {
-      auto s = run(c, "DELETE FROM challenges WHERE expires_at < ?", cutoff);
-      if (!s) return tl::unexpected(s.error());
-      return static_cast<int>(c.changes());
+  Result<int> purge_challenges(core::UnixTime cutoff, int limit) override {
+    return purge("challenges", cutoff, limit);
+  }
+
+  Result<std::int64_t> count_challenges() override { return count_rows("challenges"); }
+
+  Status add_login_challenge(std::string_view id, std::string_view webauthn_challenge,
+                             core::UnixTime now, core::UnixTime expires_at,
+                             int max_total) override {
+    return write([&](Connection& c) -> Status {
+      if (auto s = run(c,
+                       "DELETE FROM login_challenges WHERE rowid IN (SELECT rowid FROM "
+                       "login_challenges WHERE expires_at < ? ORDER BY expires_at LIMIT ?)",
+                       now - kExpiredChallengeGrace, kPurgeOnInsert);
+          !s) {
+        return s;
+      }
+      if (auto s = run(c,
+                       "INSERT INTO login_challenges(id, webauthn_challenge, created_at, "
+                       "expires_at) VALUES(?, ?, ?, ?)",
+                       id, webauthn_challenge, now, expires_at);
+          !s) {
+        return s;
+      }
+      if (max_total <= 0) return {};
+      // Rowids grow with insertion order, so every row more than max_total
+      // rowids older than the new one is beyond the bound: a range delete on
+      // the rowid, however full the table is. At most max_total rows remain.
+      return run(c, "DELETE FROM login_challenges WHERE rowid <= ?",
+                 c.last_insert_rowid() - max_total);
     });
   }
 
-  Status add_login_challenge(std::string_view id, std::string_view webauthn_challenge,
-                             core::UnixTime now, core::UnixTime expires_at) override {
-    return write([&](Connection& c) {
-      (void)run(c, "DELETE FROM login_challenges WHERE expires_at < ?", now - 3600);
-      return run(c,
-                 "INSERT INTO login_challenges(id, webauthn_challenge, created_at, expires_at) "
-                 "VALUES(?, ?, ?, ?)",
-                 id, webauthn_challenge, now, expires_at);
-    });
+  Result<int> purge_login_challenges(core::UnixTime cutoff, int limit) override {
+    return purge("login_challenges", cutoff, limit);
   }
+
+  Result<std::int64_t> count_login_challenges() override { return count_rows("login_challenges"); }
 
   Result<std::string> consume_login_challenge(std::string_view id, core::UnixTime now) override {
     return write([&](Connection& c) -> Result<std::string> {
@@ -734,6 +793,31 @@ class SqliteStore final : public Store {
   }
 
  private:
+  // Bounded delete of expired rows of a challenge table (both have an index
+  // on expires_at). `table` is one of our own table names, never input.
+  Result<int> purge(std::string_view table, core::UnixTime cutoff, int limit) {
+    if (limit <= 0) return 0;
+    const std::string t(table);
+    const std::string sql = "DELETE FROM " + t + " WHERE rowid IN (SELECT rowid FROM " + t +
+                            " WHERE expires_at < ? ORDER BY expires_at LIMIT ?)";
+    return write([&](Connection& c) -> Result<int> {
+      if (auto s = run(c, sql, cutoff, limit); !s) return tl::unexpected(s.error());
+      return static_cast<int>(c.changes());
+    });
+  }
+
+  Result<std::int64_t> count_rows(std::string_view table) {
+    const std::string sql = "SELECT count(*) FROM " + std::string(table);
+    return read([&](Connection& c) -> Result<std::int64_t> {
+      auto q = c.prepare(sql);
+      if (!q) return tl::unexpected(q.error());
+      auto row = q->step();
+      if (!row) return tl::unexpected(row.error());
+      if (!*row) return tl::unexpected(StoreError::kCorrupt);
+      return q->int64(0);
+    });
+  }
+
   // Runs `body` on the write connection inside a committed transaction and
   // returns its result once that commit is durable.
   //
@@ -869,6 +953,14 @@ class SqliteStore final : public Store {
     if (!row) return tl::unexpected(row.error());
     if (!*row) return tl::unexpected(StoreError::kNotFound);
     return {};
+  }
+
+  // Marks the session's current (never exchanged) refresh tokens revoked.
+  static Status revoke_current_refresh_tokens(Connection& c, std::string_view session_public_id) {
+    return run(c,
+               "UPDATE refresh_tokens SET rotated_at = ? "
+               "WHERE session_public_id = ? AND rotated_at = 0",
+               kRefreshTokenRevoked, session_public_id);
   }
 
   static Status insert_refresh(Connection& c, const RefreshToken& t) {

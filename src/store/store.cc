@@ -1,5 +1,7 @@
 #include "store/store.h"
 
+#include <algorithm>
+
 namespace stepup::store {
 
 const char* to_string(StoreError e) {
@@ -16,6 +18,15 @@ const char* to_string(StoreError e) {
       return "io";
   }
   return "unknown";
+}
+
+core::Seconds lock_delay(const LockoutPolicy& p, int failures) {
+  if (failures < p.max_failures) return 0;
+  // Doubling per failure past the limit, capped (and no overflow: the loop
+  // stops at the cap).
+  core::Seconds delay = p.base_delay;
+  for (int i = p.max_failures; i < failures && delay < p.max_delay; ++i) delay *= 2;
+  return std::min(delay, p.max_delay);
 }
 
 }  // namespace stepup::store

@@ -54,6 +54,28 @@ struct Factor {
   core::UnixTime locked_until = 0;
 };
 
+// The lockout schedule (config `lockout:`) that reserve_factor_attempt
+// applies inside its transaction.
+struct LockoutPolicy {
+  int max_failures = 5;           // reserved attempts before a lock (>= 1)
+  core::Seconds base_delay = 60;  // the first lock
+  core::Seconds max_delay = 3600;
+};
+
+// How long a factor is locked once `failures` consecutive attempts have been
+// reserved: 0 below max_failures, base_delay at max_failures, doubled for each
+// further one, capped at max_delay.
+core::Seconds lock_delay(const LockoutPolicy& p, int failures);
+
+// The answer of reserve_factor_attempt.
+struct FactorAttempt {
+  Factor factor;                // the row as the reservation left it
+  bool reserved = false;        // false: the factor is locked (factor.locked_until > now)
+                                // and nothing was counted: do not check the code
+  bool last_of_window = false;  // this reservation reached max_failures and set
+                                // factor.locked_until: the last guess before the lock
+};
+
 struct Session {
   std::string id_hash;    // SHA-256 (hex) of the session id; the id itself is never stored
   std::string public_id;  // stable, non-secret handle shown in lists (survives rotation)
@@ -110,6 +132,13 @@ struct AuditEvent {
   std::string hash;
 };
 
+// Expired challenges are kept this long before they are deleted, so that a
+// late answer reads "expired" rather than "no such challenge".
+inline constexpr core::Seconds kExpiredChallengeGrace = 600;
+// Expired challenges each insert deletes at most (bounded work per request;
+// more than one, so a backlog shrinks while challenges are being created).
+inline constexpr int kPurgeOnInsert = 8;
+
 // One pending step-up. Single use: consume_challenge marks it used exactly
 // once, however many requests race for it.
 struct Challenge {
@@ -148,17 +177,24 @@ class Store {
   virtual Status delete_factor(std::string_view id) = 0;
 
   // Factor attempts: a lockout that survives restarts and cannot be raced.
-  // Atomically: if locked_until > now, returns the factor unchanged (the
-  // caller sees it is locked); otherwise increments `failures` BEFORE the
-  // caller checks the code, and returns the updated row. The caller then
-  // calls factor_succeeded (resets failures) or leaves the count as is.
-  // kNotFound if no such factor.
-  virtual Result<Factor> begin_factor_attempt(std::string_view id, core::UnixTime now) = 0;
-  virtual Status lock_factor(std::string_view id, core::UnixTime locked_until) = 0;
-  // Success: failures=0, last_used_at=now, counter=new_counter and (when
-  // given) secret=*new_secret, ONLY IF the stored counter still equals
-  // expected_counter (compare-and-set); else kConflict (a concurrent or
-  // replayed use) and nothing changes. kNotFound if no such factor.
+  // Reserves one guess BEFORE the caller checks the code, in one write
+  // transaction: if locked_until > now, nothing changes and `reserved` is
+  // false (the caller refuses without looking at the code); otherwise
+  // `failures` is incremented and, when it reaches policy.max_failures,
+  // locked_until is set to now + lock_delay(policy, failures) right there,
+  // never lowered (MAX with the stored value). So however many attempts race
+  // (threads, processes, nodes), at most max_failures are reserved per lock
+  // window, and the lock depends on the count, not on the order of writes.
+  // The caller then calls factor_succeeded (clears the count and the lock)
+  // or leaves the row as is. kNotFound if no such factor.
+  virtual Result<FactorAttempt> reserve_factor_attempt(std::string_view id, core::UnixTime now,
+                                                       const LockoutPolicy& policy) = 0;
+  // Success: failures=0, locked_until=0 (a lock set by this attempt's own
+  // reservation, the last of its window, is lifted), last_used_at=now,
+  // counter=new_counter and (when given) secret=*new_secret, ONLY IF the
+  // stored counter still equals expected_counter (compare-and-set); else
+  // kConflict (a concurrent or replayed use) and nothing changes. kNotFound
+  // if no such factor.
   virtual Status factor_succeeded(std::string_view id, core::UnixTime now,
                                   std::int64_t expected_counter, std::int64_t new_counter,
                                   std::optional<std::string> new_secret) = 0;
@@ -167,7 +203,10 @@ class Store {
   virtual Status unlock_factors(std::int64_t user_id) = 0;
 
   // Sessions. Rotation replaces the id hash atomically: the old id is dead
-  // the moment the call returns; a revoked session cannot be rotated
+  // the moment the call returns, and so is every refresh token issued under
+  // it (rotate_session_id and elevate_session mark the session's current
+  // refresh tokens revoked, as revoke_refresh_family does, in the same
+  // transaction; a later exchange of one is a reuse); a revoked session cannot be rotated
   // (kNotFound). update_session never changes id_hash and never clears
   // revoked_at (revocation is sticky). revoke_session on an already revoked
   // session succeeds and keeps the first revocation time. list_sessions
@@ -179,8 +218,9 @@ class Store {
   virtual Status update_session(const Session& s) = 0;  // by public_id
   virtual Status rotate_session_id(std::string_view public_id, std::string_view new_id_hash) = 0;
   // A level change in one transaction: the new methods, last-seen and idle
-  // deadline, and the new id hash (the old id dies in the same commit, so a
-  // crash can never leave an elevated session reachable by its old id).
+  // deadline, and the new id hash (the old id and the refresh tokens issued
+  // before die in the same commit, so a crash can never leave an elevated
+  // session reachable by its old id or a refresh token from before).
   virtual Status elevate_session(const Session& s, std::string_view new_id_hash) = 0;
   virtual Status revoke_session(std::string_view public_id, core::UnixTime now) = 0;
   virtual Status touch_session(std::string_view public_id, core::UnixTime last_seen,
@@ -215,23 +255,40 @@ class Store {
   // session (rows are kept for reuse detection). kNotFound if no such session.
   virtual Status revoke_refresh_family(std::string_view session_public_id) = 0;
 
-  // Challenges (step-up). add_challenge: kConflict on a duplicate id,
-  // kNotFound if the session or user does not exist.
-  virtual Status add_challenge(const Challenge& c) = 0;
+  // Challenges (step-up and WebAuthn registration). add_challenge: kConflict
+  // on a duplicate id, kNotFound if the session or user does not exist.
+  // In the same transaction it deletes at most kPurgeOnInsert challenges (of
+  // any session) that expired before created_at - kExpiredChallengeGrace, and,
+  // when max_per_session > 0, evicts challenges of the same session so that at
+  // most max_per_session remain with the new one: used or expired ones first,
+  // then the oldest open ones. An evicted challenge is deleted (it can no
+  // longer be verified). Cheap: both deletes walk an index.
+  virtual Status add_challenge(const Challenge& c, int max_per_session = 0) = 0;
   virtual Result<Challenge> find_challenge(std::string_view id) = 0;
   // Marks the challenge used if it is unused: kConflict if it was already
   // used, kNotFound if absent. Expiry is the caller's check (it knows the
   // policy); this only guarantees single use.
   virtual Status consume_challenge(std::string_view id, core::UnixTime now) = 0;
-  // Deletes challenges that expired before `cutoff` (housekeeping); returns how many.
-  virtual Result<int> purge_challenges(core::UnixTime cutoff) = 0;
+  // Deletes at most `limit` challenges that expired before `cutoff`, oldest
+  // expiry first (housekeeping; bounded work per call); returns how many.
+  virtual Result<int> purge_challenges(core::UnixTime cutoff, int limit = 1000) = 0;
+  // Rows in the challenges table (tests and metrics).
+  virtual Result<std::int64_t> count_challenges() = 0;
 
   // Passkey sign-in challenges (no session or user yet). consume_login_challenge
   // returns the WebAuthn challenge once: kConflict when used or expired,
-  // kNotFound when absent.
+  // kNotFound when absent (also: purged or evicted). add_login_challenge
+  // deletes at most kPurgeOnInsert rows that expired before
+  // now - kExpiredChallengeGrace and, when max_total > 0, evicts the oldest
+  // rows so that at most max_total remain with the new one (anyone can create
+  // these: the table needs a global bound).
   virtual Status add_login_challenge(std::string_view id, std::string_view webauthn_challenge,
-                                     core::UnixTime now, core::UnixTime expires_at) = 0;
+                                     core::UnixTime now, core::UnixTime expires_at,
+                                     int max_total = 0) = 0;
   virtual Result<std::string> consume_login_challenge(std::string_view id, core::UnixTime now) = 0;
+  // As purge_challenges, for the login challenges.
+  virtual Result<int> purge_login_challenges(core::UnixTime cutoff, int limit = 1000) = 0;
+  virtual Result<std::int64_t> count_login_challenges() = 0;
 
   // Signing keys
   virtual Status add_signing_key(const SigningKey& k) = 0;

@@ -247,6 +247,8 @@ TEST(ParseConfig, ExampleFileParsesAndShowsTheDefaults) {
   EXPECT_EQ(c.passwords.argon2_iterations, d.passwords.argon2_iterations);
   EXPECT_EQ(c.passwords.hash_workers, d.passwords.hash_workers);
   EXPECT_EQ(c.passwords.hash_queue, d.passwords.hash_queue);
+  EXPECT_EQ(c.step_up.max_open_challenges, d.step_up.max_open_challenges);
+  EXPECT_EQ(c.webauthn.max_login_challenges, d.webauthn.max_login_challenges);
   // The levels written out are the built-in ones.
   const Config builtin = parse_config("", "x.yaml");
   ASSERT_EQ(c.levels.size(), builtin.levels.size());

@@ -259,7 +259,7 @@ INSTANTIATE_TEST_SUITE_P(
                  "old_key_files)"},
         ErrorRow{"unknown key in step_up", "step_up:\n  challenge_tll: 5m\n",
                  "test.yaml:2: unknown key \"challenge_tll\" in step_up (allowed: challenge_ttl, "
-                 "enrollment_max_age, revoke_other_sessions_on_factor_change)"},
+                 "enrollment_max_age, revoke_other_sessions_on_factor_change, max_open_challenges)"},
         ErrorRow{"unknown key in lockout", "lockout:\n  max_delay: 1h\n  attempts: 3\n",
                  "test.yaml:3: unknown key \"attempts\" in lockout (allowed: max_failures, "
                  "base_delay, max_delay)"},

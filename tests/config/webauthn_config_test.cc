@@ -140,7 +140,7 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(
         ErrorRow{"unknown key", "webauthn:\n  rp_id: example.com\n  rpid: x\n",
                  "test.yaml:3: unknown key \"rpid\" in webauthn (allowed: rp_id, rp_name, "
-                 "origins, passkey_login, timeout)"},
+                 "origins, passkey_login, max_login_challenges, timeout)"},
         ErrorRow{"duplicate key", "webauthn:\n  timeout: 1m\n  timeout: 2m\n",
                  "test.yaml:3: duplicate key \"timeout\" in webauthn"},
         ErrorRow{"section not a mapping", "webauthn: [a]\n",

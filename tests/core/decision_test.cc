@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
 #include <ostream>
 #include <vector>
 
@@ -175,6 +176,54 @@ TEST(Decide, HandBuiltAttainmentsUntilIsExclusive) {
   const Principal p{"bob", "sid", held};
   EXPECT_EQ(decide(policy.default_rule(), &p, 1999).verdict, Verdict::kAllow);
   EXPECT_EQ(decide(policy.default_rule(), &p, 2000).verdict, Verdict::kStepUp);
+}
+
+// Issue 11: a level "reached" in the future (a forged or skewed auth_time,
+// a method time from a node whose clock runs ahead) would satisfy every
+// max_age for as long as it stays in the future. It is not fresh: step up.
+// Without max_age freshness is not asked, and the level is still held.
+TEST(Decide, FutureReachedAtIsNotFresh) {
+  const Policy fresh_rule(ladder(), {}, require("aal2", 300));
+  const Policy any_age(ladder(), {}, require("aal2"));
+  const UnixTime now = 1'700'000'000;
+  for (UnixTime ahead : {UnixTime{1}, UnixTime{3600}, UnixTime{10} * 365 * 86400}) {
+    const Attainment held[] = {{1, now + ahead, kNever}};
+    const Principal p{"bob", "sid", held};
+    const Decision d = decide(fresh_rule.default_rule(), &p, now);
+    EXPECT_EQ(d.verdict, Verdict::kStepUp) << "reached " << ahead << " s ahead";
+    EXPECT_EQ(d.max_age, 300);
+    EXPECT_EQ(decide(any_age.default_rule(), &p, now).verdict, Verdict::kAllow);
+  }
+  const Attainment now_held[] = {{1, now, kNever}};
+  const Principal p{"bob", "sid", now_held};
+  EXPECT_EQ(decide(fresh_rule.default_rule(), &p, now).verdict, Verdict::kAllow);
+}
+
+// Other nodes' clocks: a proof time up to the principal's clock_skew ahead
+// is fresh; one second more is not. fresh_enough is the same rule.
+TEST(Decide, ProofTimesWithinTheClockSkewAreFresh) {
+  const Policy policy(ladder(), {}, require("aal2", 300));
+  const UnixTime now = 1'700'000'000;
+  const Attainment within[] = {{1, now + 30, kNever}};
+  const Attainment beyond[] = {{1, now + 31, kNever}};
+  const Principal ok{"bob", "sid", within, 30};
+  const Principal late{"bob", "sid", beyond, 30};
+  EXPECT_EQ(decide(policy.default_rule(), &ok, now).verdict, Verdict::kAllow);
+  EXPECT_EQ(decide(policy.default_rule(), &late, now).verdict, Verdict::kStepUp);
+
+  EXPECT_TRUE(fresh_enough(now - 300, now, 300, 30));
+  EXPECT_FALSE(fresh_enough(now - 301, now, 300, 30));
+  EXPECT_TRUE(fresh_enough(now + 30, now, 300, 30));
+  EXPECT_FALSE(fresh_enough(now + 31, now, 300, 30));
+  EXPECT_FALSE(fresh_enough(now + 1, now, 300, 0));
+  EXPECT_FALSE(fresh_enough(now + 1, now, 300, -5));  // a negative skew counts as 0
+  // No wrap-around at the ends of time.
+  constexpr UnixTime kMax = std::numeric_limits<UnixTime>::max();
+  constexpr UnixTime kMin = std::numeric_limits<UnixTime>::min();
+  EXPECT_TRUE(fresh_enough(kMax, kMax, 300, 30));
+  EXPECT_TRUE(fresh_enough(kMax - 5, kMax - 10, 300, std::numeric_limits<Seconds>::max()));
+  EXPECT_FALSE(fresh_enough(kMin, kMin + 10, 5, 30));
+  EXPECT_TRUE(fresh_enough(kMin, kMin, 300, 30));
 }
 
 TEST(Decide, StepUpCarriesRequiredLevelAndMaxAge) {

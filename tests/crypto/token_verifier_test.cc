@@ -104,6 +104,19 @@ TEST_F(TokenVerifierTest, IssuedInTheFuture) {
   EXPECT_TRUE(verifier_->verify(sign(c), kNow).has_value());
 }
 
+// An auth_time in the future would pass every max_age for as long as it
+// stays in the future: refused beyond the clock skew, like iat and nbf.
+TEST_F(TokenVerifierTest, AuthTimeInTheFuture) {
+  auto c = good_claims();
+  c["iat"] = kNow;
+  c["auth_time"] = kNow + kSkew + 1;
+  EXPECT_EQ(error_of(c), TokenError::kNotYetValid);
+  c["auth_time"] = kNow + 10 * 365 * 24 * 3600;
+  EXPECT_EQ(error_of(c), TokenError::kNotYetValid);
+  c["auth_time"] = kNow + kSkew;  // within the skew: another node's clock
+  EXPECT_TRUE(verifier_->verify(sign(c), kNow).has_value());
+}
+
 TEST_F(TokenVerifierTest, WrongIssuer) {
   auto c = good_claims();
   c["iss"] = "https://evil.example.com";

@@ -464,7 +464,8 @@ TEST(PasswordPool, AcceptsAgainAfterQueueDrains) {
   EXPECT_FALSE(pool.submit([] {}));
   release.count_down();
   // The queue empties once the worker picks the second job up.
-  for (int i = 0; i < 2000 && pool.queued() > 0; ++i) {
+  // (Polls up to 30 s only as a hang guard; it ends as soon as the queue is empty.)
+  for (int i = 0; i < 30000 && pool.queued() > 0; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
   EXPECT_EQ(pool.queued(), 0);

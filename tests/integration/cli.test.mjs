@@ -59,6 +59,48 @@ test('config check reports every problem, each with its line', async () => {
   assert.ok(r.stderr.includes(`${file}:${lineOf(text, 'same_site')}:`), r.stderr);
 });
 
+test('config check: no warnings on the generated config (stderr empty, --strict passes)', async () => {
+  const r = await srv.cli(['config', 'check', '--strict']);
+  assert.equal(r.code, 0, output(r));
+  assert.equal(r.stderr, '', `no warnings: ${r.stderr}`);
+});
+
+test('config check warns about unprovable methods and hidden rules; exit 0, or 1 with --strict', async () => {
+  const { file } = writeConfig('warnings.yaml', {
+    levels: {
+      aal1: { reached_by: [['pwd']] },
+      aal2: { reached_by: [['pwd', 'otp'], ['pwd', 'sms']], elevation: '15m' },
+      aal3: { reached_by: [['pwd', 'face']], elevation: '5m' },
+    },
+    rules: [
+      { methods: ['GET', 'POST'], path: '/admin/**', level: 'aal2' },
+      { methods: ['HEAD'], path: '/admin/reports/*', level: 'aal3' },   // hidden: GET covers HEAD
+      { path: '/public/**', public: true },
+      { path: '/public/*/secret', level: 'aal3' },                     // hidden
+      { methods: ['DELETE'], path: '/admin/x', level: 'aal3' },        // not hidden: DELETE not covered
+      { path: '/**', level: 'aal1' },
+      { path: '/late', level: 'aal3' },                                // hidden by /**
+    ],
+  });
+  const r = await srv.cli(['config', 'check', '--config', file]);
+  assert.equal(r.code, 0, `warnings alone do not fail the check: ${output(r)}`);
+  const lines = r.stderr.trim().split('\n');
+  assert.ok(lines.every((l) => l.startsWith('warning: ')), r.stderr);
+  assert.match(r.stderr, /level aal2: method "sms"/);
+  assert.match(r.stderr, /level aal3: method "face"/);
+  assert.match(r.stderr, /level aal3 can never be reached/);
+  assert.doesNotMatch(r.stderr, /level aal2 can never be reached/, 'aal2 has a provable set');
+  assert.match(r.stderr, /rule 2 \(HEAD \/admin\/reports\/\*\) can never match: rule 1 /);
+  assert.match(r.stderr, /rule 4 \(\/public\/\*\/secret\) can never match: rule 3 /);
+  assert.match(r.stderr, /rule 7 \(\/late\) can never match: rule 6 /);
+  assert.doesNotMatch(r.stderr, /rule 5 /, 'a DELETE rule is not covered by a GET/POST rule');
+  assert.equal(lines.length, 6, r.stderr);
+  assert.match(r.stdout, /6 warning/);
+
+  const strict = await srv.cli(['config', 'check', '--strict', '--config', file]);
+  assert.equal(strict.code, 1, `--strict fails on warnings: ${output(strict)}`);
+});
+
 test('user add rejects a too-short password', async () => {
   const r = await srv.cli(['user', 'add', 'shorty', '--password-stdin'], { stdin: 'Ab3$x\n' });
   assert.notEqual(r.code, 0, output(r));

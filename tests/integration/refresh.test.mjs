@@ -2,7 +2,8 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
-import { ACCESS_TTL, mustLogin, request, startServer } from './lib/server.mjs';
+import { ACCESS_TTL, decodePart, mustLogin, request, startServer } from './lib/server.mjs';
+import { Browser, addTotp, addUser } from './lib/stepup.mjs';
 
 let srv;
 let jwks;
@@ -57,6 +58,44 @@ test('reusing a rotated refresh token is refresh_token_reused and kills the whol
   assert.equal(viaCookie.status, 401, viaCookie.text);
   const viaBearer = await request(srv, 'GET', '/api/v1/session', { bearer: r.json.access_token });
   assert.equal(viaBearer.status, 401, `revoked session's access token: ${viaBearer.text}`);
+});
+
+// Issue 11 (ASVS 7.2.4): a refresh token issued before a level change dies
+// with the session id the step-up rotated away. Used afterwards it must not
+// mint an aal2 access token; it counts as reuse and ends the session.
+test('a refresh token from before a step-up is refresh_token_reused afterwards and kills the session', async () => {
+  await addUser(srv, 'carol-su', 'basalt-Finch-91-moor');
+  const totp = await addTotp(srv, 'carol-su');
+  const b = await Browser.login(srv, 'carol-su', 'basalt-Finch-91-moor');
+  const signInRefresh = b.refreshToken;
+  assert.equal(typeof signInRefresh, 'string');
+  const up = await b.stepUpTotp(totp.secret);
+  assert.equal(up.json.acr, 'aal2');
+  const stepUpRefresh = up.json.refresh_token;
+  assert.notEqual(stepUpRefresh, signInRefresh);
+
+  const stale = await refresh(signInRefresh);
+  if (stale.status === 200) {
+    assert.fail(`the sign-in refresh token minted an ${decodePart(stale.json.access_token, 1).acr} token after the step-up`);
+  }
+  assert.equal(stale.status, 401, stale.text);
+  assert.equal(stale.json?.error, 'refresh_token_reused', stale.text);
+  // Reuse revokes the session: the step-up's own tokens and cookie die too.
+  const next = await refresh(stepUpRefresh);
+  assert.equal(next.status, 401, next.text);
+  assert.equal(next.json?.error, 'invalid_refresh_token');
+  const viaCookie = await request(srv, 'GET', '/api/v1/session', { cookie: b.cookie });
+  assert.equal(viaCookie.status, 401, viaCookie.text);
+});
+
+test('the refresh token returned by the step-up verify rotates and keeps aal2', async () => {
+  await addUser(srv, 'dave-su', 'cobalt-Wren-27-fell');
+  const totp = await addTotp(srv, 'dave-su');
+  const b = await Browser.login(srv, 'dave-su', 'cobalt-Wren-27-fell');
+  const up = await b.stepUpTotp(totp.secret);
+  const r = await refresh(up.json.refresh_token);
+  assert.equal(r.status, 200, r.text);
+  assert.equal(decodePart(r.json.access_token, 1).acr, 'aal2');
 });
 
 test('a garbage refresh token is 401 invalid_refresh_token', async () => {

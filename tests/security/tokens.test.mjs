@@ -162,6 +162,24 @@ test('iat in the future is refused', async () => {
   await assertRefused(signWith(signer.key, parts.header, claims({ iat: now + 3600, exp: now + 7200 })), 'iat +1h');
 });
 
+// Issue 11: an auth_time in the future is "fresh" for every max_age for as
+// long as it stays in the future. Beyond the clock skew it is refused like a
+// future iat. Control first: the same forged aal2 token with auth_time = now
+// passes the /admin/** rule (aal2, max_age 5m), so the refusal is about the time.
+test('auth_time in the future (beyond the clock skew) is refused and passes no max_age', async () => {
+  const now = Math.floor(nowSec());
+  const aal2 = { acr: 'aal2', amr: ['pwd', 'otp'] };
+  const fresh = signWith(signer.key, parts.header, claims({ ...aal2, auth_time: now, jti: crypto.randomUUID() }));
+  const control = await forward(srv, { uri: '/admin/users', bearer: fresh });
+  assert.equal(control.status, 200, `control: a fresh aal2 token passes /admin: ${control.text}`);
+  for (const ahead of [3600, 10 * 365 * 86400]) {
+    const t = signWith(signer.key, parts.header, claims({ ...aal2, auth_time: now + ahead, jti: crypto.randomUUID() }));
+    const admin = await forward(srv, { uri: '/admin/users', bearer: t });
+    assert.notEqual(admin.status, 200, `auth_time +${ahead}s passed the max_age rule`);
+    await assertRefused(t, `auth_time +${ahead}s`);
+  }
+});
+
 test('a wrong or missing iss is refused', async () => {
   for (const iss of ['https://evil.example', `${parts.payload.iss}/`, parts.payload.iss.toUpperCase(), undefined]) {
     await assertRefused(signWith(signer.key, parts.header, claims({ iss })), `iss ${iss}`);

@@ -461,6 +461,55 @@ TEST_F(SessionsTest, RefreshDoesNotReviveAnIdleSession) {
   EXPECT_EQ(r.error().code, ErrorCode::kInvalidRefreshToken);
 }
 
+// Issue 11 (ASVS 7.2.4): a refresh token issued before a level change dies
+// with the session id it was issued under. Presented after the step-up it
+// would otherwise mint an aal2 access token for whoever kept the old token;
+// instead it counts as reuse: 401 refresh_token_reused and the session
+// (with the step-up's own tokens) is revoked.
+TEST_F(SessionsTest, RefreshTokenFromBeforeStepUpCountsAsReuse) {
+  auto u = add_user("alice");
+  auto [fid, secret] = enroll_totp(u);
+  auto s = sign_in(u);
+  // A rotation before the step-up: the successor is also pre-step-up.
+  clock().advance(5);
+  auto pre = rt().sessions().refresh(s.tokens.refresh_token, kClient);
+  ASSERT_TRUE(pre.has_value()) << testenv::code_name(pre.error());
+  auto up = step_up_totp(s.cookie_value, secret);
+  ASSERT_FALSE(up.tokens.refresh_token.empty());
+  EXPECT_EQ(claims_of(up.tokens.access_token).acr, "aal2");
+
+  clock().advance(5);
+  auto old = rt().sessions().refresh(pre->refresh_token, kClient);
+  ASSERT_FALSE(old.has_value()) << "a pre-step-up refresh token minted: "
+                                << claims_of(old->access_token).acr;
+  EXPECT_EQ(old.error().code, ErrorCode::kRefreshTokenReused);
+  EXPECT_EQ(http_status(old.error().code), 401);
+  EXPECT_FALSE(rt().sessions().from_cookie(up.cookie_value).has_value());
+  auto current = rt().sessions().refresh(up.tokens.refresh_token, kClient);
+  ASSERT_FALSE(current.has_value());
+  EXPECT_EQ(current.error().code, ErrorCode::kInvalidRefreshToken);
+  auto row = rt().store().find_session_by_public_id(s.session.public_id);
+  ASSERT_TRUE(row.has_value());
+  EXPECT_EQ(row->revoked_at, kT0 + 10);
+}
+
+// The step-up's own refresh token keeps working (and the revocation of the
+// older ones does not touch other sessions of the user).
+TEST_F(SessionsTest, RefreshTokenFromTheStepUpStillRotates) {
+  auto u = add_user("alice");
+  auto [fid, secret] = enroll_totp(u);
+  auto other = sign_in(u);
+  auto s = sign_in(u);
+  auto up = step_up_totp(s.cookie_value, secret);
+  clock().advance(5);
+  auto r = rt().sessions().refresh(up.tokens.refresh_token, kClient);
+  ASSERT_TRUE(r.has_value()) << testenv::code_name(r.error());
+  EXPECT_EQ(claims_of(r->access_token).acr, "aal2");
+  auto o = rt().sessions().refresh(other.tokens.refresh_token, kClient);
+  ASSERT_TRUE(o.has_value()) << testenv::code_name(o.error());
+  EXPECT_EQ(claims_of(o->access_token).acr, "aal1");
+}
+
 TEST_F(SessionsTest, RefreshAfterElevationLapseIssuesBaseLevel) {
   start({{"levels",
           "{ aal1: { reached_by: [[pwd]] }, aal2: { reached_by: [[pwd, otp]], elevation: 2m } }"},

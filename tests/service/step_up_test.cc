@@ -6,9 +6,12 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <barrier>
 #include <cstdio>
 #include <ctime>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "service/service_env.h"
@@ -357,6 +360,80 @@ TEST_F(StepUpTest, LockoutScheduleDoublesUpToMaxDelay) {
   f = rt().store().find_factor(fid);
   ASSERT_TRUE(f.has_value());
   EXPECT_EQ(f->failures, 0);
+}
+
+// Issue 11 (lockout race): 20 wrong codes sent at once. Each attempt is
+// reserved (count and lock decided in one store transaction) before its code
+// is checked, so exactly max_failures (5) are checked and the other 15 are
+// refused as locked, and the lock is the first one of the schedule (60 s)
+// every time: not whichever of 20 racing lock writes landed last. Same for
+// recovery codes, which share the lockout. Repeated to show it is
+// deterministic.
+TEST_F(StepUpTest, ParallelWrongCodesCheckAtMostMaxFailures) {
+  constexpr int kParallel = 20;
+  for (const std::string method : {"totp", "recovery_code"}) {
+    for (int round = 0; round < 3; ++round) {
+      SCOPED_TRACE(method + " round " + std::to_string(round));
+      auto u = add_user(method + std::to_string(round));
+      auto s = sign_in(u);
+      std::string fid;
+      std::string code;
+      if (method == "totp") {
+        auto [id, secret] = enroll_totp(u);
+        fid = id;
+        code = wrong_code(secret);
+      } else {
+        auto rc = rt().enrollment().new_recovery_codes(who(s.cookie_value), kClient);
+        ASSERT_TRUE(rc.has_value());
+        auto all = rt().store().list_factors(u.id);
+        ASSERT_TRUE(all.has_value());
+        for (const auto& f : *all) {
+          if (f.type == "recovery_codes") fid = f.id;
+        }
+        code = "0000-0000-0000";
+      }
+      auto c = start_challenge(s.cookie_value);
+      ASSERT_TRUE(c.has_value()) << testenv::code_name(c.error());
+      const Authenticated caller = who(s.cookie_value);
+      std::atomic<int> checked{0}, locked{0}, other{0};
+      std::barrier go(kParallel);
+      std::vector<std::thread> threads;
+      for (int i = 0; i < kParallel; ++i) {
+        threads.emplace_back([&] {
+          go.arrive_and_wait();
+          auto r =
+              rt().step_up().verify(caller, c->challenge.id, testenv::proof(method, code), kClient);
+          if (r) {
+            ++other;
+          } else if (r.error().code == ErrorCode::kInvalidCode) {
+            ++checked;
+          } else if (r.error().code == ErrorCode::kFactorLocked) {
+            ++locked;
+          } else {
+            ++other;
+          }
+        });
+      }
+      for (auto& t : threads) t.join();
+      EXPECT_EQ(checked.load(), 5);
+      EXPECT_EQ(locked.load(), kParallel - 5);
+      EXPECT_EQ(other.load(), 0);
+      auto f = rt().store().find_factor(fid);
+      ASSERT_TRUE(f.has_value());
+      EXPECT_EQ(f->failures, 5);
+      EXPECT_EQ(f->locked_until, now() + 60);  // the first lock, whatever the interleaving
+      // The audit trail agrees: five codes were looked at.
+      auto events = rt().store().list_audit_filtered(u.username, 1000);
+      ASSERT_TRUE(events.has_value());
+      int failed = 0, lock_events = 0;
+      for (const auto& e : *events) {
+        failed += e.event == "step_up.failed";
+        lock_events += e.event == "factor.locked";
+      }
+      EXPECT_EQ(failed, 5);
+      EXPECT_EQ(lock_events, 1);
+    }
+  }
 }
 
 TEST_F(StepUpTest, NewChallengeDoesNotResetFailures) {

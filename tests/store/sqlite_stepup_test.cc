@@ -272,42 +272,140 @@ TEST_F(SqliteStepUpTest, PurgeChallenges) {
 
 // ---------------------------------------------------------------- factor attempts
 
-TEST_F(SqliteStepUpTest, BeginFactorAttemptCountsBeforeTheCheck) {
+// lockout: { max_failures: 3, base_delay: 60s, max_delay: 200s } for these tests.
+const LockoutPolicy kPolicy{3, 60, 200};
+// A policy no test reaches: reservations only count.
+const LockoutPolicy kNoLock{1000, 60, 3600};
+
+TEST(LockDelay, DoublesPastTheLimitAndIsCapped) {
+  EXPECT_EQ(lock_delay(kPolicy, 0), 0);
+  EXPECT_EQ(lock_delay(kPolicy, 2), 0);
+  EXPECT_EQ(lock_delay(kPolicy, 3), 60);
+  EXPECT_EQ(lock_delay(kPolicy, 4), 120);
+  EXPECT_EQ(lock_delay(kPolicy, 5), 200);
+  EXPECT_EQ(lock_delay(kPolicy, 1'000'000), 200);
+  const LockoutPolicy one{1, 1, 3600};
+  EXPECT_EQ(lock_delay(one, 1), 1);
+  EXPECT_EQ(lock_delay(one, 13), 3600);
+}
+
+TEST_F(SqliteStepUpTest, ReserveFactorAttemptCountsBeforeTheCheck) {
   const User u = make_user("alice");
   add_factor(u.id, "fac-1", 77);
   for (int i = 1; i <= 3; ++i) {
-    auto f = store_->begin_factor_attempt("fac-1", kNow + i);
-    ASSERT_TRUE(f.has_value());
-    EXPECT_EQ(f->failures, i);
-    EXPECT_EQ(f->counter, 77);
-    EXPECT_EQ(f->secret, "sealed-secret");
+    auto a = store_->reserve_factor_attempt("fac-1", kNow + i, kNoLock);
+    ASSERT_TRUE(a.has_value());
+    EXPECT_TRUE(a->reserved);
+    EXPECT_FALSE(a->last_of_window);
+    EXPECT_EQ(a->factor.failures, i);
+    EXPECT_EQ(a->factor.counter, 77);
+    EXPECT_EQ(a->factor.secret, "sealed-secret");
+    EXPECT_EQ(a->factor.locked_until, 0);
     EXPECT_EQ(store_->find_factor("fac-1")->failures, i);  // durable, not just returned
   }
-  EXPECT_EQ(store_->begin_factor_attempt("nope", kNow).error(), StoreError::kNotFound);
+  EXPECT_EQ(store_->reserve_factor_attempt("nope", kNow, kPolicy).error(), StoreError::kNotFound);
 }
 
-TEST_F(SqliteStepUpTest, BeginFactorAttemptWhileLockedChangesNothing) {
+// The reservation that reaches max_failures writes the lock itself; while
+// locked nothing is counted; after the lock one more reservation locks again
+// for twice as long.
+TEST_F(SqliteStepUpTest, ReserveFactorAttemptLocksAtTheLimit) {
   const User u = make_user("alice");
   add_factor(u.id, "fac-1");
-  ASSERT_TRUE(store_->begin_factor_attempt("fac-1", kNow).has_value());
-  ASSERT_TRUE(store_->begin_factor_attempt("fac-1", kNow).has_value());
-  ASSERT_TRUE(store_->lock_factor("fac-1", kNow + 60).has_value());
+  for (int i = 1; i <= 2; ++i) {
+    auto a = store_->reserve_factor_attempt("fac-1", kNow, kPolicy);
+    ASSERT_TRUE(a.has_value());
+    EXPECT_TRUE(a->reserved);
+    EXPECT_FALSE(a->last_of_window);
+  }
+  auto third = store_->reserve_factor_attempt("fac-1", kNow, kPolicy);
+  ASSERT_TRUE(third.has_value());
+  EXPECT_TRUE(third->reserved);  // the third guess is still checked...
+  EXPECT_TRUE(third->last_of_window);
+  EXPECT_EQ(third->factor.locked_until, kNow + 60);  // ...but the lock is already written
+  EXPECT_EQ(store_->find_factor("fac-1")->locked_until, kNow + 60);
 
-  auto locked = store_->begin_factor_attempt("fac-1", kNow + 59);
+  auto locked = store_->reserve_factor_attempt("fac-1", kNow + 59, kPolicy);
   ASSERT_TRUE(locked.has_value());
-  EXPECT_EQ(locked->locked_until, kNow + 60);
-  EXPECT_EQ(locked->failures, 2);
-  EXPECT_EQ(store_->find_factor("fac-1")->failures, 2);
+  EXPECT_FALSE(locked->reserved);
+  EXPECT_EQ(locked->factor.locked_until, kNow + 60);
+  EXPECT_EQ(locked->factor.failures, 3);
+  EXPECT_EQ(store_->find_factor("fac-1")->failures, 3);
 
-  // At locked_until the lock has lapsed: attempts count again.
-  auto open_again = store_->begin_factor_attempt("fac-1", kNow + 60);
-  ASSERT_TRUE(open_again.has_value());
-  EXPECT_EQ(open_again->failures, 3);
-
-  EXPECT_EQ(store_->lock_factor("nope", kNow).error(), StoreError::kNotFound);
+  // At locked_until the lock has lapsed: one more guess, and a longer lock.
+  auto fourth = store_->reserve_factor_attempt("fac-1", kNow + 60, kPolicy);
+  ASSERT_TRUE(fourth.has_value());
+  EXPECT_TRUE(fourth->reserved);
+  EXPECT_TRUE(fourth->last_of_window);
+  EXPECT_EQ(fourth->factor.failures, 4);
+  EXPECT_EQ(fourth->factor.locked_until, kNow + 60 + 120);
+  EXPECT_FALSE(store_->reserve_factor_attempt("fac-1", kNow + 61, kPolicy)->reserved);
 }
 
-TEST_F(SqliteStepUpTest, BeginFactorAttemptIsAtomicUnderRace) {
+// A lock only grows: a reservation writes MAX(stored, new) and a caller
+// whose clock is behind a stored lock is refused without touching it.
+TEST_F(SqliteStepUpTest, ReserveFactorAttemptNeverShortensALock) {
+  const User u = make_user("alice");
+  Factor f = add_factor(u.id, "fac-1");
+  f.failures = 2;
+  f.locked_until = kNow - 1;  // lapsed
+  ASSERT_TRUE(store_->update_factor(f).has_value());
+  auto a = store_->reserve_factor_attempt("fac-1", kNow, kPolicy);
+  ASSERT_TRUE(a.has_value());
+  EXPECT_EQ(a->factor.locked_until, kNow + 60);
+  // Reserved "now" by a caller whose clock is 50 s behind a lock that has
+  // not lapsed for it: refused, the stored lock stays.
+  auto behind = store_->reserve_factor_attempt("fac-1", kNow - 50, kPolicy);
+  ASSERT_TRUE(behind.has_value());
+  EXPECT_FALSE(behind->reserved);
+  EXPECT_EQ(store_->find_factor("fac-1")->locked_until, kNow + 60);
+}
+
+// Many threads on two connections (two "processes" on the file) race for one
+// factor: exactly max_failures reservations get through, exactly one of them
+// sets the lock, and the lock is the first of the schedule, every time.
+TEST_F(SqliteStepUpTest, ReserveFactorAttemptUnderRaceLetsMaxFailuresThrough) {
+  auto other = open();
+  ASSERT_NE(other, nullptr);
+  constexpr int kPerThread = 5;
+  for (int round = 0; round < 3; ++round) {
+    SCOPED_TRACE("round " + std::to_string(round));
+    const User u = make_user("alice" + std::to_string(round));
+    const std::string id = "fac-" + std::to_string(round);
+    add_factor(u.id, id);
+    std::atomic<int> errors{0}, reserved{0}, refused{0}, last{0};
+    std::barrier start(kThreads);
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+      Store* st = (t % 2 == 0) ? store_.get() : other.get();
+      threads.emplace_back([&, st] {
+        start.arrive_and_wait();
+        for (int i = 0; i < kPerThread; ++i) {
+          auto a = st->reserve_factor_attempt(id, kNow, kPolicy);
+          if (!a) {
+            ++errors;
+          } else if (a->reserved) {
+            ++reserved;
+            last += a->last_of_window;
+          } else {
+            ++refused;
+          }
+        }
+      });
+    }
+    for (auto& th : threads) th.join();
+    EXPECT_EQ(errors.load(), 0);
+    EXPECT_EQ(reserved.load(), kPolicy.max_failures);
+    EXPECT_EQ(refused.load(), kThreads * kPerThread - kPolicy.max_failures);
+    EXPECT_EQ(last.load(), 1);
+    auto f = store_->find_factor(id);
+    EXPECT_EQ(f->failures, kPolicy.max_failures);
+    EXPECT_EQ(f->locked_until, kNow + kPolicy.base_delay);
+  }
+}
+
+// Without a lock in reach every racing reservation counts once.
+TEST_F(SqliteStepUpTest, ReserveFactorAttemptIsAtomicUnderRace) {
   const User u = make_user("alice");
   add_factor(u.id, "fac-1");
   auto other = open();
@@ -323,9 +421,9 @@ TEST_F(SqliteStepUpTest, BeginFactorAttemptIsAtomicUnderRace) {
     threads.emplace_back([&, st, t] {
       start.arrive_and_wait();
       for (int i = 0; i < kPerThread; ++i) {
-        auto f = st->begin_factor_attempt("fac-1", kNow);
-        if (f.has_value()) {
-          seen[t].push_back(f->failures);
+        auto a = st->reserve_factor_attempt("fac-1", kNow, kNoLock);
+        if (a.has_value() && a->reserved) {
+          seen[t].push_back(a->factor.failures);
         } else {
           ++errors;
         }
@@ -343,11 +441,26 @@ TEST_F(SqliteStepUpTest, BeginFactorAttemptIsAtomicUnderRace) {
   EXPECT_EQ(*all.rbegin(), kThreads * kPerThread);
 }
 
+// The last guess of a window set the lock in its reservation; when that
+// guess is right, the success lifts the lock with the count.
+TEST_F(SqliteStepUpTest, FactorSucceededLiftsTheLockOfItsOwnReservation) {
+  const User u = make_user("alice");
+  add_factor(u.id, "fac-1", 7);
+  const LockoutPolicy one{1, 60, 60};
+  auto a = store_->reserve_factor_attempt("fac-1", kNow, one);
+  ASSERT_TRUE(a.has_value());
+  ASSERT_TRUE(a->last_of_window);
+  ASSERT_TRUE(store_->factor_succeeded("fac-1", kNow, 7, 8, std::nullopt).has_value());
+  auto f = store_->find_factor("fac-1");
+  EXPECT_EQ(f->failures, 0);
+  EXPECT_EQ(f->locked_until, 0);
+}
+
 TEST_F(SqliteStepUpTest, FactorSucceededCompareAndSet) {
   const User u = make_user("alice");
   add_factor(u.id, "fac-1", 100);
-  ASSERT_TRUE(store_->begin_factor_attempt("fac-1", kNow).has_value());
-  ASSERT_TRUE(store_->begin_factor_attempt("fac-1", kNow).has_value());
+  ASSERT_TRUE(store_->reserve_factor_attempt("fac-1", kNow, kNoLock).has_value());
+  ASSERT_TRUE(store_->reserve_factor_attempt("fac-1", kNow, kNoLock).has_value());
 
   // Stale expectation: refused, nothing written.
   auto stale = store_->factor_succeeded("fac-1", kNow + 5, 99, 101, std::string("other"));
@@ -424,9 +537,9 @@ TEST_F(SqliteStepUpTest, UnlockFactorsOfOneUser) {
   add_factor(a.id, "a-1");
   add_factor(a.id, "a-2");
   add_factor(b.id, "b-1");
+  const LockoutPolicy lock_at_one{1, 900, 900};
   for (const char* id : {"a-1", "a-2", "b-1"}) {
-    ASSERT_TRUE(store_->begin_factor_attempt(id, kNow).has_value());
-    ASSERT_TRUE(store_->lock_factor(id, kNow + 900).has_value());
+    ASSERT_TRUE(store_->reserve_factor_attempt(id, kNow, lock_at_one).has_value());
   }
   ASSERT_TRUE(store_->unlock_factors(a.id).has_value());
   for (const char* id : {"a-1", "a-2"}) {
@@ -438,7 +551,7 @@ TEST_F(SqliteStepUpTest, UnlockFactorsOfOneUser) {
   EXPECT_EQ(other->failures, 1);
   EXPECT_EQ(other->locked_until, kNow + 900);
   // After unlock an attempt counts again instead of being refused.
-  EXPECT_EQ(store_->begin_factor_attempt("a-1", kNow + 1)->failures, 1);
+  EXPECT_EQ(store_->reserve_factor_attempt("a-1", kNow + 1, kNoLock)->factor.failures, 1);
 
   EXPECT_EQ(store_->unlock_factors(b.id + 100).error(), StoreError::kNotFound);
   const User c = make_user("carol");
@@ -448,18 +561,21 @@ TEST_F(SqliteStepUpTest, UnlockFactorsOfOneUser) {
 TEST_F(SqliteStepUpTest, LockoutSurvivesReopen) {
   const User u = make_user("alice");
   add_factor(u.id, "fac-1");
-  for (int i = 0; i < 5; ++i) ASSERT_TRUE(store_->begin_factor_attempt("fac-1", kNow).has_value());
-  ASSERT_TRUE(store_->lock_factor("fac-1", kNow + 600).has_value());
+  const LockoutPolicy policy{5, 600, 3600};
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE(store_->reserve_factor_attempt("fac-1", kNow, policy).has_value());
+  }
 
   reopen();
   auto f = store_->find_factor("fac-1");
   ASSERT_TRUE(f.has_value());
   EXPECT_EQ(f->failures, 5);
   EXPECT_EQ(f->locked_until, kNow + 600);
-  auto attempt = store_->begin_factor_attempt("fac-1", kNow + 10);
+  auto attempt = store_->reserve_factor_attempt("fac-1", kNow + 10, policy);
   ASSERT_TRUE(attempt.has_value());
-  EXPECT_EQ(attempt->locked_until, kNow + 600);
-  EXPECT_EQ(attempt->failures, 5);
+  EXPECT_FALSE(attempt->reserved);
+  EXPECT_EQ(attempt->factor.locked_until, kNow + 600);
+  EXPECT_EQ(attempt->factor.failures, 5);
 }
 
 // ---------------------------------------------------------------- sessions

@@ -105,7 +105,8 @@ export function assertContractError(r, status, code, what = '') {
 
 // Raw TCP: writes `chunks` (strings or Buffers) one every `intervalMs`, and
 // collects what comes back until the server closes. Resolves
-// {closedAfterMs, sent (number of chunks written), text, status}.
+// {closedAfterMs, sent (number of chunks written), text, status,
+// closedByServer (false when giveUpMs ran out first)}.
 export function trickle(srv, chunks, { intervalMs = 1000, giveUpMs = 30000 } = {}) {
   return new Promise((resolve) => {
     const started = Date.now();
@@ -121,9 +122,11 @@ export function trickle(srv, chunks, { intervalMs = 1000, giveUpMs = 30000 } = {
       clearTimeout(giveUp);
       const text = Buffer.concat(got).toString('latin1');
       const m = /^HTTP\/1\.[01] (\d{3})/.exec(text);
-      resolve({ closedAfterMs: Date.now() - started, sent, text, status: m ? Number(m[1]) : 0 });
+      resolve({ closedAfterMs: Date.now() - started, sent, text, status: m ? Number(m[1]) : 0,
+                closedByServer: !gaveUp });
     };
-    const giveUp = setTimeout(() => { sock.destroy(); }, giveUpMs);
+    let gaveUp = false;
+    const giveUp = setTimeout(() => { gaveUp = true; sock.destroy(); }, giveUpMs);
     const next = () => {
       if (done || sent >= chunks.length) return;
       sock.write(chunks[sent], () => {});
