@@ -123,6 +123,14 @@ const corpora = {
   },
 };
 
+// canonical: "HOST\nTARGET", one per attack of the gateway suite's list
+// (tests/gateway/attacks.json), next to the hand-written case files.
+corpora.canonical = {};
+const attacks = JSON.parse(fs.readFileSync(path.join(here, '../tests/gateway/attacks.json'), 'utf8'));
+for (const a of attacks.attacks) {
+  if (typeof a.target === 'string') corpora.canonical[`gw-${a.id}`] = `localhost:8080\n${a.target}`;
+}
+
 for (const [target, seeds] of Object.entries(corpora)) {
   const dir = path.join(here, 'corpus', target);
   fs.mkdirSync(dir, { recursive: true });
