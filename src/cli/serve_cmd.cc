@@ -4,10 +4,12 @@
 
 #include <CLI/CLI.hpp>
 #include <iostream>
+#include <memory>
 
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "http/api.h"
+#include "http/metrics.h"
 #include "http/server.h"
 #include "service/housekeeping.h"
 #include "service/runtime.h"
@@ -49,9 +51,36 @@ int run_serve(const ServeOptions& o) {
     http::Server server(so, http::make_api(rt, metrics));
     metrics.requests_total = [&server] { return server.requests_total(); };
     metrics.connections_open = [&server] { return server.connections_open(); };
+    // /metrics on its own listener (server.metrics_listen): one thread, small
+    // limits. Declared after `server` so it is gone before the counters it
+    // reads from `server` are.
+    std::unique_ptr<http::Server> metrics_server;
+    if (!cfg.server.metrics_listen.empty()) {
+      http::ServerOptions mo;
+      mo.listen = cfg.server.metrics_listen;
+      mo.io_threads = 1;
+      mo.max_body_bytes = 1024;
+      mo.max_header_bytes = 8 * 1024;
+      mo.read_timeout = so.read_timeout;
+      mo.idle_timeout = so.idle_timeout;
+      mo.drain_timeout = std::chrono::seconds(1);
+      metrics_server = std::make_unique<http::Server>(mo, http::make_metrics_handler(rt, metrics));
+    }
+    if (metrics_server) metrics_server->start();
     server.start();
     spdlog::info("stepup listening on {} (port {}), public URL {}, store {}", cfg.server.listen,
                  server.port(), cfg.server.public_url, cfg.storage.path);
+    const char* token_note = cfg.server.metrics_token.empty() ? "" : ", bearer token required";
+    if (metrics_server) {
+      spdlog::info("metrics on {} (port {}){}", cfg.server.metrics_listen, metrics_server->port(),
+                   token_note);
+    } else if (!cfg.server.metrics_token.empty()) {
+      spdlog::info("metrics on the main listener{}", token_note);
+    } else {
+      spdlog::info(
+          "metrics not served: set server.metrics_listen or server.metrics_token_file to expose "
+          "/metrics");
+    }
     server.run_until_signal();
     spdlog::info("stepup stopped");
     return 0;

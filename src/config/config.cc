@@ -6,12 +6,17 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cctype>
+#include <cerrno>
 #include <charconv>
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <iterator>
 #include <limits>
+#include <optional>
 #include <set>
 #include <sstream>
 
@@ -419,7 +424,49 @@ class Reader {
   int value_key_line_ = 0;
 };
 
+std::string resolve_path(const std::string& path, const std::string& source);
+
+// RFC 6750 b64token: what an Authorization: Bearer value may hold.
+bool is_b64token(std::string_view s) {
+  size_t i = 0;
+  while (i < s.size() && (std::isalnum(static_cast<unsigned char>(s[i])) ||
+                          std::string_view("-._~+/").find(s[i]) != std::string_view::npos)) {
+    ++i;
+  }
+  while (i < s.size() && s[i] == '=') ++i;
+  return i > 0 && i == s.size();
+}
+
+constexpr size_t kMinMetricsToken = 32;
+
+// Reads server.metrics_token_file; "" (and an error at the key) when unusable.
+std::string read_metrics_token(Reader& r, const YAML::Node& v, const std::string& n,
+                               const std::string& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) {
+    r.error(v, n, "cannot read " + in_quotes(file) + ": " + std::strerror(errno));
+    return {};
+  }
+  std::string token((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back()))) {
+    token.pop_back();
+  }
+  if (token.size() < kMinMetricsToken || !is_b64token(token)) {
+    r.error(v, n,
+            in_quotes(file) + " must hold one token of at least " +
+                std::to_string(kMinMetricsToken) +
+                " characters from A-Z a-z 0-9 - . _ ~ + / (then = padding), like the output of "
+                "`openssl rand -base64 32`");
+    return {};
+  }
+  return token;
+}
+
+// The port part of a listen value that passed listen_problem().
+std::string_view listen_port(std::string_view s) { return s.substr(s.rfind(':') + 1); }
+
 void read_server(Reader& r, const YAML::Node& node, ServerConfig& c) {
+  std::optional<YAML::Node> metrics_listen_node;
   r.read_map(
       node, "server",
       {
@@ -463,7 +510,34 @@ void read_server(Reader& r, const YAML::Node& node, ServerConfig& c) {
            [&](const YAML::Node& v, const std::string& n) {
              r.read_bool(v, n, c.trust_forwarded_for);
            }},
+          {"metrics_listen",
+           [&](const YAML::Node& v, const std::string& n) {
+             std::string s;
+             r.read_string(v, n, s);
+             if (s.empty()) return;
+             if (std::string why = listen_problem(s); !why.empty()) {
+               r.error(v, n, why + " (got " + in_quotes(s) + ")");
+               return;
+             }
+             c.metrics_listen = s;
+             metrics_listen_node.emplace(v);
+           }},
+          {"metrics_token_file",
+           [&](const YAML::Node& v, const std::string& n) {
+             std::string s;
+             r.read_string(v, n, s);
+             if (s.empty()) return;
+             c.metrics_token_file = resolve_path(s, r.source());
+             c.metrics_token = read_metrics_token(r, v, n, c.metrics_token_file);
+           }},
       });
+  // Both listeners use SO_REUSEPORT, so one port for both would not fail to
+  // bind: it would split connections between them at random.
+  if (metrics_listen_node && listen_port(c.metrics_listen) != "0" &&
+      listen_port(c.metrics_listen) == listen_port(c.listen)) {
+    r.error(*metrics_listen_node, "server.metrics_listen",
+            "must use another port than server.listen (" + in_quotes(c.listen) + ")");
+  }
 }
 
 void read_log(Reader& r, const YAML::Node& node, LogConfig& c) {

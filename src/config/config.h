@@ -34,6 +34,10 @@ struct ServerConfig {
   core::Seconds idle_timeout = 60;   // keep-alive idle
   core::Seconds drain_timeout = 10;  // graceful stop
   bool trust_forwarded_for = false;  // take client IP from X-Forwarded-For
+  // /metrics access (docs/security.md, "Metrics"). Neither set: not served.
+  std::string metrics_listen;      // own host:port for /metrics; "" = main listener
+  std::string metrics_token_file;  // bearer token file (resolved path); "" = no token
+  std::string metrics_token;       // its content, read at load; never logged
 };
 
 struct LogConfig {

@@ -1064,66 +1064,8 @@ class Api {
   }
 
   Response metrics(const Request& req) {
-    std::string out;
-    auto line = [&](std::string_view name, std::string_view labels, std::uint64_t v) {
-      out += name;
-      if (!labels.empty()) {
-        out += '{';
-        out += labels;
-        out += '}';
-      }
-      out += ' ';
-      out += std::to_string(v);
-      out += '\n';
-    };
-    out += "# HELP stepup_decisions_total Enforcement decisions by verdict.\n";
-    out += "# TYPE stepup_decisions_total counter\n";
-    line("stepup_decisions_total", "verdict=\"allow\"", metrics_.decisions_allow);
-    line("stepup_decisions_total", "verdict=\"step_up\"", metrics_.decisions_step_up);
-    line("stepup_decisions_total", "verdict=\"login\"", metrics_.decisions_login);
-    line("stepup_decisions_total", "verdict=\"deny\"", metrics_.decisions_deny);
-    line("stepup_decisions_total", "verdict=\"error\"", metrics_.decisions_error);
-    out += "# HELP stepup_logins_total Password sign-ins by result.\n";
-    out += "# TYPE stepup_logins_total counter\n";
-    line("stepup_logins_total", "result=\"ok\"", metrics_.logins_ok);
-    line("stepup_logins_total", "result=\"failed\"", metrics_.logins_failed);
-    out += "# TYPE stepup_token_refreshes_total counter\n";
-    line("stepup_token_refreshes_total", "", metrics_.refreshes);
-    const auto ws = rt_.store().write_stats();
-    out += "# HELP stepup_store_commits_total Store write transactions committed.\n";
-    out += "# TYPE stepup_store_commits_total counter\n";
-    line("stepup_store_commits_total", "", ws.commits);
-    out += "# HELP stepup_store_writes_total Store writes, grouped into those commits.\n";
-    out += "# TYPE stepup_store_writes_total counter\n";
-    line("stepup_store_writes_total", "", ws.writes);
-    out += "# TYPE stepup_password_queue gauge\n";
-    line("stepup_password_queue", "", static_cast<std::uint64_t>(rt_.password_pool().queued()));
-    out +=
-        "# HELP stepup_password_verifications_total Argon2id password verifications run "
-        "(known and unknown usernames cost one each).\n";
-    out += "# TYPE stepup_password_verifications_total counter\n";
-    line("stepup_password_verifications_total", "", factors::password_verifications());
-    if (metrics_.requests_total) {
-      out += "# TYPE stepup_http_requests_total counter\n";
-      line("stepup_http_requests_total", "", metrics_.requests_total());
-    }
-    if (metrics_.connections_open) {
-      out += "# TYPE stepup_http_connections_open gauge\n";
-      line("stepup_http_connections_open", "", metrics_.connections_open());
-    }
-    out += "# HELP stepup_requests_refused_total Requests refused before matching: no single "
-           "canonical meaning (by reason).\n";
-    out += "# TYPE stepup_requests_refused_total counter\n";
-    for (std::size_t i = 0; i < refused_.size(); ++i) {
-      const std::string label =
-          "reason=\"" + std::string(core::to_string(static_cast<core::Refusal>(i))) + "\"";
-      line("stepup_requests_refused_total", label, refused_[i]);
-    }
-    Response res = make_response(req, bhttp::status::ok);
-    res.set(bhttp::field::content_type, "text/plain; version=0.0.4");
-    res.body() = std::move(out);
-    res.prepare_payload();
-    return res;
+    // Rendering and access (listener, bearer token) live in http/metrics.cc.
+    return metrics_response(req, metrics_, rt_, MetricsListener::kMain);
   }
 
   service::Runtime& rt_;
@@ -1133,7 +1075,9 @@ class Api {
   std::string public_origin_;
   std::string public_base_;
   std::string metadata_;
-  std::array<std::atomic<std::uint64_t>, core::kRefusalCount> refused_{};
+  // Lives in Metrics so every listener that serves /metrics can render it.
+  std::array<std::atomic<std::uint64_t>, core::kRefusalCount>& refused_ =
+      metrics_.requests_refused;
 };
 
 }  // namespace

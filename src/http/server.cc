@@ -48,6 +48,8 @@
 #include <mutex>
 #include <optional>
 #include <stdexcept>
+#include <string>
+#include <string_view>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -84,6 +86,48 @@ void log_error(std::string_view what, std::string_view detail) {
 
 bool is_http_error(const error_code& ec) {
   return ec.category() == bhttp::make_error_code(bhttp::error::end_of_stream).category();
+}
+
+// A Host value is uri-host [":" port] (RFC 9112 §3.2, RFC 3986 §3.2.2): no
+// spaces, no userinfo, no path. A comma would be a list of hosts, which no
+// single request has.
+bool is_host_value(std::string_view v) {
+  for (const char c : v) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    std::string_view("-._~%!$&'()*+;=:[]").find(c) != std::string_view::npos;
+    if (!ok) return false;
+  }
+  return true;
+}
+
+// RFC 9112 message framing checks Beast leaves to us, on a complete header.
+// Returns what is wrong ("" when the header is fine). Every problem is a 400
+// and the connection is closed after it: past a framing error we no longer
+// know where the next request starts.
+//
+// Beast itself already refuses Transfer-Encoding after chunked, Content-Length
+// after or before chunked, and Content-Length values that differ.
+std::string framing_problem(const bhttp::request_header<>& h) {
+  const std::size_t te = h.count(bhttp::field::transfer_encoding);
+  if (te > 0) {
+    // §6.1: only chunked is understood here, and it must be the only coding;
+    // any other coding leaves the body length unknown, and Beast would read
+    // the body as the next request (request smuggling).
+    if (h.version() < 11) return "Transfer-Encoding in an HTTP/1.0 request";
+    if (te > 1) return "Transfer-Encoding sent more than once";
+    if (!beast::iequals(h[bhttp::field::transfer_encoding], "chunked")) {
+      return "Transfer-Encoding must be exactly \"chunked\"";
+    }
+    // §6.3: both framings at once is a smuggling attempt or a broken client.
+    if (h.count(bhttp::field::content_length) > 0) {
+      return "Transfer-Encoding together with Content-Length";
+    }
+  }
+  const std::size_t hosts = h.count(bhttp::field::host);
+  if (hosts > 1) return "Host sent more than once";
+  if (hosts == 0 && h.version() >= 11) return "HTTP/1.1 request without Host";
+  if (hosts == 1 && !is_host_value(h[bhttp::field::host])) return "invalid Host value";
+  return {};
 }
 
 // Immutable after construction; shared by the server and every worker.
@@ -253,10 +297,23 @@ class Session : public std::enable_shared_from_this<Session> {
         std::min<std::size_t>(opts().max_header_bytes, std::numeric_limits<std::uint32_t>::max())));
     parser_->body_limit(opts().max_body_bytes);
     expires_after(opts().read_timeout);
-    // Parse what is already buffered; read more only if the request is not
-    // complete. Errors take the same path as those of an asynchronous read.
+    framing_problem_.clear();
+    // Parse what is already buffered; read more only if the header is not
+    // complete (usually the first read brought the whole request).
+    continue_header();
+  }
+
+  // Parses what is buffered and reads more until the header is complete. This
+  // is not beast::http::async_read_header because the raw header block must be
+  // screened (screen_raw_header) before the parser consumes it.
+  void continue_header() {
     error_code ec;
     parse_buffered(ec);
+    if (!framing_problem_.empty()) {
+      send_error(bhttp::status::bad_request, "invalid_request",
+                 std::exchange(framing_problem_, {}));
+      return;
+    }
     if (ec) {
       on_read_error(ec);
       return;
@@ -265,22 +322,62 @@ class Session : public std::enable_shared_from_this<Session> {
       on_header(ec);
       return;
     }
-    bhttp::async_read_header(
-        stream_, buffer_, *parser_,
-        [self = shared_from_this()](const error_code& ec, std::size_t) { self->on_header(ec); });
+    stream_.async_read_some(buffer_.prepare(kFirstReadBytes),
+                            [self = shared_from_this()](const error_code& ec, std::size_t n) {
+                              self->buffer_.commit(n);
+                              // EOF, timeout or reset in the middle of a
+                              // header: nobody to answer.
+                              if (ec) {
+                                self->close_now();
+                                return;
+                              }
+                              self->continue_header();
+                            });
   }
 
-  // Feeds the buffered bytes to the parser (as beast::http::read would).
+  // Feeds the buffered bytes to the parser (as beast::http::read would). Stops
+  // with framing_problem_ set when the header breaks RFC 9112 framing rules.
   void parse_buffered(error_code& ec) {
     while (buffer_.size() > 0 && !parser_->is_done()) {
+      const bool header_was_done = parser_->is_header_done();
+      if (!header_was_done && !screen_raw_header()) return;
       const std::size_t n = parser_->put(buffer_.data(), ec);
       buffer_.consume(n);
       if (ec == bhttp::error::need_more) {
         ec = {};
         return;
       }
-      if (ec || n == 0) return;
+      if (ec) return;
+      if (!header_was_done && parser_->is_header_done()) {
+        framing_problem_ = framing_problem(parser_->get());
+        if (!framing_problem_.empty()) return;
+      }
+      if (n == 0) return;
     }
+  }
+
+  // Beast joins obs-fold continuation lines into the previous field's value,
+  // so a fold is invisible once parsed. RFC 9112 §5.2 lets a server refuse it
+  // with 400, and we do: a fold is read differently by different parsers, which
+  // is what request smuggling lives on. Beast parses the whole header block in
+  // one put() once its end is buffered, so the block is screened here while
+  // it is still raw. False (with framing_problem_ set) on a fold.
+  bool screen_raw_header() {
+    const auto data = buffer_.data();
+    const char* p = static_cast<const char*>(data.data());
+    // Beyond the header limit the parser reports header_limit by itself.
+    const std::size_t n = std::min(data.size(), opts().max_header_bytes + 4);
+    const std::string_view block(p, n);
+    const std::size_t end = block.find("\r\n\r\n");
+    if (end == std::string_view::npos) return true;  // not complete yet
+    for (std::size_t at = block.find("\r\n"); at < end; at = block.find("\r\n", at + 2)) {
+      const char next = block[at + 2];
+      if (next == ' ' || next == '\t') {
+        framing_problem_ = "obsolete line folding (a header line starting with a space or tab)";
+        return false;
+      }
+    }
+    return true;
   }
 
   void on_header(const error_code& ec) {
@@ -336,6 +433,16 @@ class Session : public std::enable_shared_from_this<Session> {
         case bhttp::error::body_limit:
           send_error(bhttp::status::payload_too_large, "body_too_large",
                      "request body exceeds " + std::to_string(opts().max_body_bytes) + " bytes");
+          return;
+        case bhttp::error::bad_transfer_encoding:
+          send_error(bhttp::status::bad_request, "invalid_request",
+                     "Transfer-Encoding must be exactly \"chunked\", once, without "
+                     "Content-Length");
+          return;
+        case bhttp::error::bad_content_length:
+        case bhttp::error::multiple_content_length:
+          send_error(bhttp::status::bad_request, "invalid_request",
+                     "invalid Content-Length: " + ec.message());
           return;
         default:
           send_error(bhttp::status::bad_request, "bad_request",
@@ -573,6 +680,7 @@ class Session : public std::enable_shared_from_this<Session> {
   unsigned req_version_ = 11;
   bool close_after_write_ = false;
   bool linger_after_write_ = false;
+  std::string framing_problem_;  // set by parse_buffered; answered with 400
   std::size_t lingered_ = 0;
   std::uint64_t request_seq_ = 0;  // I/O thread only
   std::atomic<std::uint64_t> answered_seq_{0};

@@ -221,6 +221,8 @@ TEST(ParseConfig, ExampleFileParsesAndShowsTheDefaults) {
   EXPECT_EQ(c.server.idle_timeout, d.server.idle_timeout);
   EXPECT_EQ(c.server.drain_timeout, d.server.drain_timeout);
   EXPECT_EQ(c.server.trust_forwarded_for, d.server.trust_forwarded_for);
+  EXPECT_EQ(c.server.metrics_listen, d.server.metrics_listen);
+  EXPECT_EQ(c.server.metrics_token_file, d.server.metrics_token_file);
   EXPECT_EQ(c.upstream.path_case, d.upstream.path_case);
   EXPECT_EQ(c.upstream.trailing_slash, d.upstream.trailing_slash);
   EXPECT_EQ(c.log.level, d.log.level);
@@ -297,6 +299,47 @@ TEST(ParseConfig, StoragePathResolution) {
   EXPECT_EQ(path_for(":memory:", "/etc/stepup.yaml"), ":memory:");
   // The default path is resolved too.
   EXPECT_EQ(parse_config("", "/srv/a/stepup.yaml").storage.path, "/srv/a/stepup.db");
+}
+
+TEST(LoadConfig, MetricsTokenFileIsReadNextToTheConfig) {
+  const std::filesystem::path dir = std::filesystem::temp_directory_path() /
+                                    ("stepup-config-metrics-" + std::to_string(getpid()));
+  std::filesystem::create_directories(dir);
+  const std::string file = (dir / "s.yaml").string();
+  {
+    std::ofstream out(file);
+    out << "server:\n  metrics_token_file: token\n";
+  }
+  const std::string token(40, 'k');
+  {
+    std::ofstream out(dir / "token");
+    out << token << "\n";  // the newline `echo` leaves is not part of it
+  }
+  Config c = load_config(file);
+  EXPECT_EQ(c.server.metrics_token_file, (dir / "token").string());
+  EXPECT_EQ(c.server.metrics_token, token);
+  EXPECT_EQ(c.server.metrics_listen, "");
+  // Too short, or with characters a Bearer value cannot carry: refused at the key.
+  const std::vector<std::string> bads = {std::string(31, 'k'), std::string(20, 'k') + " x" + token,
+                                         ""};
+  for (const std::string& bad : bads) {
+    {
+      std::ofstream out(dir / "token");
+      out << bad;
+    }
+    try {
+      load_config(file);
+      ADD_FAILURE() << "expected ConfigError for \"" << bad << "\"";
+    } catch (const ConfigError& e) {
+      EXPECT_EQ(std::string(e.what()).rfind(file + ":2: server.metrics_token_file: \"" +
+                                                (dir / "token").string() +
+                                                "\" must hold one token of at least 32",
+                                            0),
+                0u)
+          << e.what();
+    }
+  }
+  std::filesystem::remove_all(dir);
 }
 
 TEST(LoadConfig, ReadsFileAndReportsItsName) {
@@ -376,7 +419,7 @@ INSTANTIATE_TEST_SUITE_P(
         ErrorRow{"unknown key in server", "server:\n  listen: \"a:1\"\n  listn: \"b:2\"\n",
                  "test.yaml:3: unknown key \"listn\" in server (allowed: listen, public_url, "
                  "io_threads, max_body_bytes, read_timeout, idle_timeout, drain_timeout, "
-                 "trust_forwarded_for)"},
+                 "trust_forwarded_for, metrics_listen, metrics_token_file)"},
         ErrorRow{"unknown key in a level",
                  "levels:\n  aal1:\n    reached_by: [[pwd]]\n    elevaton: 5m\n",
                  "test.yaml:4: unknown key \"elevaton\" in levels.aal1 (allowed: acr, "
@@ -424,6 +467,18 @@ INSTANTIATE_TEST_SUITE_P(
                  "test.yaml:2: cookie.secure: expected true or false, got \"maybe\""},
         ErrorRow{"algorithm", "tokens:\n  algorithm: HS256\n",
                  "test.yaml:2: tokens.algorithm: must be ES256 or EdDSA (got \"HS256\")"},
+        ErrorRow{"metrics_listen without port", "server:\n  metrics_listen: \"127.0.0.1\"\n",
+                 "test.yaml:2: server.metrics_listen: needs a port, like 127.0.0.1:8080 (got "
+                 "\"127.0.0.1\")"},
+        // SO_REUSEPORT would let both bind and split connections at random.
+        ErrorRow{"metrics_listen on the main port",
+                 "server:\n  listen: \"127.0.0.1:8080\"\n  metrics_listen: \"0.0.0.0:8080\"\n",
+                 "test.yaml:3: server.metrics_listen: must use another port than server.listen "
+                 "(\"127.0.0.1:8080\")"},
+        ErrorRow{"metrics_token_file missing",
+                 "server:\n  metrics_token_file: no-such-token-file\n",
+                 "test.yaml:2: server.metrics_token_file: cannot read \"no-such-token-file\": No "
+                 "such file or directory"},
         ErrorRow{"listen without port", "server:\n  listen: \"127.0.0.1\"\n",
                  "test.yaml:2: server.listen: needs a port, like 127.0.0.1:8080 (got "
                  "\"127.0.0.1\")"},

@@ -417,6 +417,156 @@ TEST(ServerTest, BadContentLengthGets400) {
   EXPECT_EQ(r->status, 400);
 }
 
+// RFC 9112 framing. Each request below is followed by bytes that a lenient
+// parser reads as a second request ("GET /smuggled"): the answer must be one
+// 400 invalid_request with Connection: close, then the connection closes, and
+// the handler sees neither request. Before the strict checks, the
+// identity/gzip/"chunked, chunked"/TE+CL cases answered /smuggled (request
+// smuggling) and obs-fold, Host and the gzip-then-chunked cases were served.
+struct FramingCase {
+  const char* name;
+  std::string head;  // request line and fields, without the final CRLF
+  std::string rest;  // what follows the header block
+};
+
+void PrintTo(const FramingCase& c, std::ostream* os) { *os << c.name; }
+
+constexpr char kSmuggled[] = "GET /smuggled HTTP/1.1\r\nHost: test\r\n\r\n";
+
+std::vector<FramingCase> framing_cases() {
+  const std::string post = "POST /a HTTP/1.1\r\nHost: test\r\n";
+  const std::string last_chunk = "0\r\n\r\n";
+  return {
+      {"te_identity", post + "Transfer-Encoding: identity\r\n", kSmuggled},
+      {"te_gzip", post + "Transfer-Encoding: gzip\r\n", kSmuggled},
+      {"te_gzip_chunked", post + "Transfer-Encoding: gzip, chunked\r\n", last_chunk + kSmuggled},
+      {"te_chunked_chunked", post + "Transfer-Encoding: chunked, chunked\r\n", kSmuggled},
+      {"te_two_lines_gzip_first",
+       post + "Transfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n", last_chunk + kSmuggled},
+      {"te_two_lines_chunked_first",
+       post + "Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n",
+       last_chunk + kSmuggled},
+      {"te_gzip_with_content_length", post + "Transfer-Encoding: gzip\r\nContent-Length: 0\r\n",
+       kSmuggled},
+      {"te_chunked_then_content_length",
+       post + "Transfer-Encoding: chunked\r\nContent-Length: 0\r\n", last_chunk + kSmuggled},
+      {"content_length_then_te_chunked",
+       post + "Content-Length: 0\r\nTransfer-Encoding: chunked\r\n", last_chunk + kSmuggled},
+      {"te_in_http10", "POST /a HTTP/1.0\r\nTransfer-Encoding: chunked\r\n",
+       last_chunk + kSmuggled},
+      {"two_content_lengths_differ", post + "Content-Length: 0\r\nContent-Length: 38\r\n",
+       kSmuggled},
+      {"obs_fold_space", "GET /a HTTP/1.1\r\nHost: test\r\nX-Long: one\r\n two\r\n", kSmuggled},
+      {"obs_fold_tab", "GET /a HTTP/1.1\r\nX-Long: one\r\n\ttwo\r\nHost: test\r\n", kSmuggled},
+      {"obs_fold_hiding_content_length",
+       "POST /a HTTP/1.1\r\nHost: test\r\nX-A: b\r\n Content-Length: 38\r\n", kSmuggled},
+      {"http11_without_host", "GET /a HTTP/1.1\r\n", kSmuggled},
+      {"two_hosts", "GET /a HTTP/1.1\r\nHost: test\r\nHost: other\r\n", kSmuggled},
+      {"host_with_path", "GET /a HTTP/1.1\r\nHost: test/admin\r\n", kSmuggled},
+      {"host_with_userinfo", "GET /a HTTP/1.1\r\nHost: user@test\r\n", kSmuggled},
+      {"host_list", "GET /a HTTP/1.1\r\nHost: test, other\r\n", kSmuggled},
+  };
+}
+
+class FramingTest : public ::testing::TestWithParam<FramingCase> {};
+
+TEST_P(FramingTest, Gets400InvalidRequestAndCloseAndNothingIsHandled) {
+  std::mutex mu;
+  std::vector<std::string> handled;
+  auto server =
+      start_server(test_options(), [&](Request& req, const ConnectionInfo& c, Responder r) {
+        {
+          std::lock_guard lock(mu);
+          handled.emplace_back(req.target());
+        }
+        echo(req, c, std::move(r));
+      });
+  Client c(server->port());
+  const FramingCase& fc = GetParam();
+  ASSERT_TRUE(c.send(fc.head + "\r\n" + fc.rest));
+  auto r = c.read_response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 400) << r->body;
+  EXPECT_EQ(r->header("content-type"), "application/json");
+  EXPECT_EQ(lower(r->header("connection")), "close");
+  EXPECT_NE(r->body.find(R"("error":"invalid_request")"), std::string::npos) << r->body;
+  EXPECT_NE(r->body.find(R"("error_description":")"), std::string::npos) << r->body;
+  // No second answer: the server closes after the 400.
+  EXPECT_TRUE(c.closed_within(3000ms));
+  std::lock_guard lock(mu);
+  EXPECT_TRUE(handled.empty()) << "handled " << handled.size() << " request(s), first "
+                               << (handled.empty() ? "" : handled.front());
+}
+
+INSTANTIATE_TEST_SUITE_P(Rfc9112, FramingTest, ::testing::ValuesIn(framing_cases()),
+                         [](const ::testing::TestParamInfo<FramingCase>& i) {
+                           return std::string(i.param.name);
+                         });
+
+// What the framing checks must keep accepting.
+TEST(ServerTest, StrictFramingStillAcceptsWhatIsValid) {
+  auto server = start_server(test_options(), echo);
+  Client c(server->port());
+  // Chunked in any letter case; the coding name is case-insensitive.
+  ASSERT_TRUE(
+      c.send("POST /c HTTP/1.1\r\nHost: test\r\nTransfer-Encoding: Chunked\r\n\r\n"
+             "3\r\nabc\r\n0\r\n\r\n"));
+  auto r = c.read_response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body, "POST /c abc");
+  // A body holding CRLF + space is not a fold: only the header block is screened.
+  ASSERT_TRUE(c.send("POST /d HTTP/1.1\r\nHost: test\r\nContent-Length: 6\r\n\r\nx\r\n yz"));
+  r = c.read_response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body, "POST /d x\r\n yz");
+  // Repeated identical Content-Length (RFC 9112 §6.3 allows accepting it),
+  // extra spaces inside a value, a Host with a port, an IPv6 literal.
+  ASSERT_TRUE(
+      c.send("POST /e HTTP/1.1\r\nHost: test:8080\r\nContent-Length: 2\r\n"
+             "Content-Length: 2\r\nX-Spaced:   a   b\r\n\r\nok"));
+  r = c.read_response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body, "POST /e ok");
+  ASSERT_TRUE(c.send("GET /f HTTP/1.1\r\nHost: [::1]:8080\r\n\r\n"));
+  r = c.read_response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  // An empty Host is valid (RFC 9112 §3.2: a target without authority).
+  ASSERT_TRUE(c.send("GET /g HTTP/1.1\r\nHost:\r\n\r\n"));
+  r = c.read_response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+}
+
+// The header arriving in pieces is screened once it is complete: a fold split
+// across reads is still caught, and a clean header split the same way passes.
+TEST(ServerTest, FoldSplitAcrossReadsIsCaught) {
+  auto server = start_server(test_options(), echo);
+  {
+    Client c(server->port());
+    ASSERT_TRUE(c.send("GET /a HTTP/1.1\r\nHost: test\r\nX-A: one\r\n"));
+    std::this_thread::sleep_for(50ms);
+    ASSERT_TRUE(c.send(" two\r\n\r\n"));
+    auto r = c.read_response();
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 400);
+    EXPECT_TRUE(c.closed_within(3000ms));
+  }
+  {
+    Client c(server->port());
+    ASSERT_TRUE(c.send("GET /b HTTP/1.1\r\nHost: test\r\nX-A: one\r\n"));
+    std::this_thread::sleep_for(50ms);
+    ASSERT_TRUE(c.send("X-B: two\r\n\r\n"));
+    auto r = c.read_response();
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 200);
+    EXPECT_EQ(r->body, "GET /b");
+  }
+}
+
 TEST(ServerTest, SlowClientIsCutOffAfterReadTimeout) {
   auto o = test_options();
   o.read_timeout = 1s;

@@ -7,13 +7,15 @@
 //   /blocked/** deny, /** aal1.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { defaultConfig, mustLogin, rawRequest, request, startServer } from './lib/server.mjs';
+import { defaultConfig, metricsToken, mustLogin, rawRequest, request, startServer } from './lib/server.mjs';
 
+const metrics = metricsToken();  // /metrics is served only when configured
 let srv;
 let alice;  // aal1 session
 before(async () => {
   const rules = defaultConfig({ port: 0, dir: '/tmp' }).rules;
   srv = await startServer({
+    server: { metrics_token_file: metrics.file },
     rules: [{ methods: ['GET'], path: '/reports/**', level: 'aal2' }, ...rules],
   });
   alice = await mustLogin(srv, 'alice');
@@ -43,7 +45,8 @@ function raw(lines) {
 }
 
 async function refusedMetric(reason) {
-  const r = await request(srv, 'GET', '/metrics');
+  const r = await request(srv, 'GET', '/metrics', { bearer: metrics.token });
+  assert.equal(r.status, 200, r.text);
   const m = new RegExp(`^stepup_requests_refused_total\\{reason="${reason}"\\} (\\d+)$`, 'm').exec(r.text);
   return m ? Number(m[1]) : NaN;
 }

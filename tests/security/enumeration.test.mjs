@@ -6,12 +6,14 @@
 // (production Argon2id cost, 19 MiB and 2 passes; no fixed milliseconds).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { login, request, startServer } from '../integration/lib/server.mjs';
+import { login, metricsToken, request, startServer } from '../integration/lib/server.mjs';
 import { kHigh } from '../integration/lib/stepup.mjs';
 
+const metrics = metricsToken();  // /metrics is served only when configured
 let srv;
 before(async () => {
   srv = await startServer({
+    server: { metrics_token_file: metrics.file },
     passwords: { argon2_memory_kib: 19456, argon2_iterations: 2 },
     rate_limits: { login: kHigh, verify: kHigh },
   }, { users: ['alice'] });
@@ -52,7 +54,7 @@ function median(xs) {
 
 // Reads stepup_password_verifications_total from /metrics.
 async function verifications() {
-  const r = await request(srv, 'GET', '/metrics');
+  const r = await request(srv, 'GET', '/metrics', { bearer: metrics.token });
   assert.equal(r.status, 200, r.text);
   const m = r.text.match(/^stepup_password_verifications_total (\d+)$/m);
   assert.ok(m, `/metrics has stepup_password_verifications_total:\n${r.text}`);

@@ -10,6 +10,7 @@
 // Not thread-safe in any sense that matters: one test file drives its own
 // servers sequentially.
 import { spawn } from 'node:child_process';
+import crypto from 'node:crypto';
 import { once } from 'node:events';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -197,6 +198,18 @@ async function waitHealthy(url, child, stderrOf, timeoutMs = 10000) {
   } finally {
     child.off('exit', onExit);
   }
+}
+
+// A fresh /metrics bearer token in a file of its own (removed at exit), for
+// `server: { metrics_token_file: file }`: /metrics is not served unless
+// configured (docs/configuration.md, "Metrics"). Pass `token` as `bearer`.
+export function metricsToken() {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'stepup-metrics-token-'));
+  dirs.add(dir);
+  const token = crypto.randomBytes(32).toString('base64url');
+  const file = path.join(dir, 'metrics.token');
+  fs.writeFileSync(file, `${token}\n`, { mode: 0o600 });
+  return { file, token };
 }
 
 // Starts a server. `overrides` is deep-merged into defaultConfig (arrays
