@@ -78,8 +78,9 @@ int run_serve(const ServeOptions& o) {
       spdlog::info("metrics on the main listener{}", token_note);
     } else {
       spdlog::info(
-          "metrics not served: set server.metrics_listen or server.metrics_token_file to expose "
-          "/metrics");
+          "metrics served only to direct requests from this machine (loopback, no proxy "
+          "headers): set server.metrics_listen or server.metrics_token_file to scrape "
+          "/metrics from elsewhere");
     }
     server.run_until_signal();
     spdlog::info("stepup stopped");

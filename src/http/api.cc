@@ -64,7 +64,7 @@ class Api {
     }
     if (path == "/healthz")
       return respond(json_response(req, bhttp::status::ok, R"({"status":"ok"})"));
-    if (path == "/metrics") return respond(metrics(req));
+    if (path == "/metrics") return respond(metrics(req, conn));
     if (!path.starts_with("/api/")) {
       if (path == "/readyz") return respond(readyz(req));
       if (get) {
@@ -1063,9 +1063,10 @@ class Api {
     return error_response(req, 503, "unavailable", "The store does not answer");
   }
 
-  Response metrics(const Request& req) {
-    // Rendering and access (listener, bearer token) live in http/metrics.cc.
-    return metrics_response(req, metrics_, rt_, MetricsListener::kMain);
+  Response metrics(const Request& req, const ConnectionInfo& conn) {
+    // Rendering and access (listener, bearer token, direct local peer) live
+    // in http/metrics.cc.
+    return metrics_response(req, conn, metrics_, rt_, MetricsListener::kMain);
   }
 
   service::Runtime& rt_;

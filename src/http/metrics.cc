@@ -50,13 +50,27 @@ class Exposition {
 
 }  // namespace
 
+bool is_direct_local(const Request& req, const ConnectionInfo& conn) {
+  const std::string_view ip = conn.remote_ip;
+  const bool loopback = ip == "::1" || ip.starts_with("127.");
+  if (!loopback) return false;
+  for (std::string_view h : {"Forwarded", "X-Forwarded-For", "X-Forwarded-Host",
+                             "X-Forwarded-Proto", "X-Forwarded-Uri", "X-Real-IP", "Via",
+                             "X-Original-URI", "X-Original-Method"}) {
+    if (req.count(h) != 0) return false;
+  }
+  return true;
+}
+
 MetricsAccess metrics_access(const config::ServerConfig& server, MetricsListener where,
-                             std::string_view bearer) {
+                             std::string_view bearer, bool direct_local) {
   const bool own_listener = !server.metrics_listen.empty();
   if (own_listener != (where == MetricsListener::kMetrics)) return MetricsAccess::kNotHere;
   if (server.metrics_token.empty()) {
-    // Without its own listener and without a token nobody may read it.
-    return own_listener ? MetricsAccess::kServe : MetricsAccess::kNotHere;
+    // Without its own listener and without a token: only a scraper on this
+    // machine talking to us directly (no proxy in between).
+    if (own_listener) return MetricsAccess::kServe;
+    return direct_local ? MetricsAccess::kServe : MetricsAccess::kNotHere;
   }
   if (bearer.empty()) return MetricsAccess::kTokenMissing;
   // Hash both sides first so the comparison takes the same time whatever the
@@ -110,9 +124,10 @@ std::string render_metrics(const Metrics& m, service::Runtime& rt) {
   return e.take();
 }
 
-Response metrics_response(const Request& req, const Metrics& m, service::Runtime& rt,
-                          MetricsListener where) {
-  switch (metrics_access(rt.config().server, where, bearer_token(req))) {
+Response metrics_response(const Request& req, const ConnectionInfo& conn, const Metrics& m,
+                          service::Runtime& rt, MetricsListener where) {
+  switch (metrics_access(rt.config().server, where, bearer_token(req),
+                         is_direct_local(req, conn))) {
     case MetricsAccess::kServe: {
       Response res = make_response(req, bhttp::status::ok);
       res.set(bhttp::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
@@ -139,7 +154,7 @@ Response metrics_response(const Request& req, const Metrics& m, service::Runtime
 }
 
 Handler make_metrics_handler(service::Runtime& rt, const Metrics& m) {
-  return [&rt, &m](Request& req, const ConnectionInfo&, Responder respond) {
+  return [&rt, &m](Request& req, const ConnectionInfo& conn, Responder respond) {
     const std::string_view target(req.target().data(), req.target().size());
     if (path_of(target) != "/metrics") {
       return respond(error_response(req, 404, "not_found", "No such endpoint"));
@@ -149,7 +164,7 @@ Handler make_metrics_handler(service::Runtime& rt, const Metrics& m) {
       res.set(bhttp::field::allow, "GET, HEAD");
       return respond(std::move(res));
     }
-    respond(metrics_response(req, m, rt, MetricsListener::kMetrics));
+    respond(metrics_response(req, conn, m, rt, MetricsListener::kMetrics));
   };
 }
 

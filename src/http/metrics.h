@@ -59,16 +59,24 @@ enum class MetricsAccess {
 };
 
 // Pure: the access decision for a request on `where` carrying `bearer` (the
-// Authorization: Bearer value, empty when absent).
+// Authorization: Bearer value, empty when absent). `direct_local`: the peer is
+// a loopback address and the request carries no proxy header (see
+// is_direct_local); with neither metrics_listen nor a token configured, only
+// such requests are served (a scraper on the same machine), everything else
+// gets 404.
 MetricsAccess metrics_access(const config::ServerConfig& server, MetricsListener where,
-                             std::string_view bearer);
+                             std::string_view bearer, bool direct_local = false);
+
+// The peer is 127.0.0.0/8 or ::1 and the request has none of Forwarded,
+// X-Forwarded-*, X-Real-IP, Via, X-Original-*: nothing says a proxy relayed it.
+bool is_direct_local(const Request& req, const ConnectionInfo& conn);
 
 // The exposition (text format 0.0.4): every family with # HELP and # TYPE.
 std::string render_metrics(const Metrics& m, service::Runtime& rt);
 
 // The full answer to GET/HEAD /metrics on `where`.
-Response metrics_response(const Request& req, const Metrics& m, service::Runtime& rt,
-                          MetricsListener where);
+Response metrics_response(const Request& req, const ConnectionInfo& conn, const Metrics& m,
+                          service::Runtime& rt, MetricsListener where);
 
 // Handler for the server.metrics_listen listener: /metrics and nothing else
 // (404 for other paths, 405 for methods other than GET and HEAD).

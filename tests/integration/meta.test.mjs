@@ -27,12 +27,15 @@ test('GET /readyz is 200 while the store answers', async () => {
   assert.equal(r.status, 200, r.text);
 });
 
-test('GET /metrics is not served without metrics_listen or metrics_token_file', async () => {
-  // The safe default (docs/security.md, "Metrics"); metrics.test.mjs covers
-  // the configured ways and the exposition itself.
+test('GET /metrics without metrics_listen or metrics_token_file: direct local requests only', async () => {
+  // The default (docs/security.md, "Metrics"); metrics.test.mjs covers the
+  // configured ways and the exposition itself.
   const r = await request(srv, 'GET', '/metrics');
-  assert.equal(r.status, 404, r.text);
-  assert.doesNotMatch(r.text, /stepup_/);
+  assert.equal(r.status, 200, r.text);
+  assert.match(r.text, /^# TYPE stepup_decisions_total counter$/m);
+  const relayed = await request(srv, 'GET', '/metrics', { headers: { 'x-forwarded-for': '198.51.100.7' } });
+  assert.equal(relayed.status, 404, relayed.text);
+  assert.doesNotMatch(relayed.text, /stepup_/);
 });
 
 test('GET /.well-known/stepup-configuration has the discovery fields', async () => {

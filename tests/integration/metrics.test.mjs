@@ -37,12 +37,24 @@ describe('neither metrics_listen nor metrics_token_file (the default)', () => {
   before(async () => { srv = await startServer({}, { users: [] }); });
   after(async () => { await srv?.stop(); });
 
-  test('/metrics is not served: 404, and no counter leaks', async () => {
+  test('a direct request from this machine gets the exposition, and promtool accepts it', async () => {
     const r = await get(`${srv.url}/metrics`);
-    assert.equal(r.status, 404, r.text);
-    assert.equal(JSON.parse(r.text).error, 'not_found');
-    assert.doesNotMatch(r.text, /stepup_/);
-    assert.match(srv.stderr, /metrics not served/);
+    assert.equal(r.status, 200, r.text);
+    assert.match(r.text, /^# HELP stepup_decisions_total /m);
+    const lint = promtool(r.text);
+    assert.equal(lint.status, 0, lint.output);
+    assert.match(srv.stderr, /metrics served only to direct requests from this machine/);
+  });
+
+  test('anything relayed by a proxy is not served: 404, and no counter leaks', async () => {
+    for (const h of [{ 'x-forwarded-for': '203.0.113.9' }, { forwarded: 'for=203.0.113.9' },
+                     { via: '1.1 nginx' }, { 'x-real-ip': '203.0.113.9' },
+                     { 'x-forwarded-host': 'bank.example' }, { 'x-original-uri': '/metrics' }]) {
+      const r = await get(`${srv.url}/metrics`, h);
+      assert.equal(r.status, 404, `${JSON.stringify(h)}: ${r.text}`);
+      assert.equal(JSON.parse(r.text).error, 'not_found');
+      assert.doesNotMatch(r.text, /stepup_/);
+    }
   });
 });
 
