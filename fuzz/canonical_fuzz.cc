@@ -8,6 +8,7 @@
 // point too. Input: the first line is the host, the rest the target.
 #include <cstddef>
 #include <cstdint>
+#include <cctype>
 #include <cstdlib>
 #include <string>
 #include <string_view>
@@ -53,12 +54,19 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   for (std::size_t i = 0; i < c.size(); ++i) {
     unsigned char b = static_cast<unsigned char>(c[i]);
     if (c[i] == '%') {
+      // An escape: well-formed, never of a byte the canonical form decodes
+      // or refuses; an encoded space (%20) stays encoded.
       check(i + 2 < c.size() && hexval(c[i + 1]) >= 0 && hexval(c[i + 2]) >= 0);
       b = static_cast<unsigned char>(hexval(c[i + 1]) * 16 + hexval(c[i + 2]));
-      check(b != '/');
+      check(b != '/' && b != '\\' && b != ';' && b >= 0x20 && b != 0x7f);
+      check(!std::isalnum(b) && b != '-' && b != '.' && b != '_' && b != '~' && b != ':' &&
+            b != '@' && b != '$' && b != '!' && b != '&' && b != '*' && b != '=');
       i += 2;
+      continue;
     }
-    check(b != '\\' && b != ';' && b > 0x20 && b != 0x7f);
+    check(b != '\\' && b != ';' && b > 0x20 && b < 0x7f);
   }
+  // Not a network-path reference, and a literal reading only with dot segments.
+  check(c.size() < 2 || c[1] != '/');
   return 0;
 }

@@ -79,8 +79,18 @@ bool has_double_encoding(std::string_view seg) {
 }
 
 // Origin-form path (up to '?', which the caller has cut) to canonical form.
-tl::expected<std::string, Refusal> canonical_origin_path(std::string_view path) {
+void append_escape(std::string& s, char hi, char lo) {
+  s += '%';
+  s += upper(hi);
+  s += upper(lo);
+}
+
+tl::expected<std::string, Refusal> canonical_origin_path(std::string_view path,
+                                                         std::string* literal) {
   if (path.empty() || path.front() != '/') return tl::unexpected(Refusal::kNotOriginForm);
+  if (path.size() > 1 && path[1] == '/') return tl::unexpected(Refusal::kNetworkPath);
+  bool dotted = false;  // saw a "." or ".." segment
+  if (literal) literal->clear();
   std::string out;
   out.reserve(path.size());
   Utf8Check utf8;
@@ -93,7 +103,9 @@ tl::expected<std::string, Refusal> canonical_origin_path(std::string_view path) 
   size_t i = 1;
   while (true) {
     const size_t seg_start = out.size();
+    const size_t lit_start = literal ? literal->size() : 0;
     out += '/';
+    if (literal) *literal += '/';
     // One segment: up to the next raw '/' or the end.
     while (i < path.size() && path[i] != '/') {
       const auto c = static_cast<unsigned char>(path[i]);
@@ -111,6 +123,7 @@ tl::expected<std::string, Refusal> canonical_origin_path(std::string_view path) 
           out += '%';
           out += upper(path[i - 2]);
           out += upper(path[i - 1]);
+          if (literal) append_escape(*literal, path[i - 2], path[i - 1]);
           continue;
         }
         if (!utf8.complete()) return tl::unexpected(Refusal::kBadUtf8);
@@ -118,12 +131,14 @@ tl::expected<std::string, Refusal> canonical_origin_path(std::string_view path) 
         if (v == '\\') return tl::unexpected(Refusal::kBackslash);
         if (v < 0x20 || v == 0x7F) return tl::unexpected(Refusal::kControl);
         if (v == ';') return tl::unexpected(Refusal::kSemicolon);
-        if (is_unreserved(v)) {
+        if (is_unreserved(v) || is_plain_delim(v)) {
           out += static_cast<char>(v);
+          if (literal) *literal += static_cast<char>(v);
         } else {
           out += '%';
           out += upper(path[i - 2]);
           out += upper(path[i - 1]);
+          if (literal) append_escape(*literal, path[i - 2], path[i - 1]);
         }
         continue;
       }
@@ -134,12 +149,15 @@ tl::expected<std::string, Refusal> canonical_origin_path(std::string_view path) 
       if (c == ';') return tl::unexpected(Refusal::kSemicolon);
       if (!is_unreserved(c) && !is_plain_delim(c)) return tl::unexpected(Refusal::kBadCharacter);
       out += static_cast<char>(c);
+      if (literal) *literal += static_cast<char>(c);
       ++i;
     }
     if (!utf8.complete()) return tl::unexpected(Refusal::kBadUtf8);
     const bool last = i >= path.size();
     const std::string_view seg = std::string_view(out).substr(seg_start + 1);
     if (has_double_encoding(seg)) return tl::unexpected(Refusal::kDoubleEncoding);
+    if (literal && seg.empty()) literal->resize(lit_start);  // merged slash
+    if (seg == "." || seg == "..") dotted = true;
     if (seg.empty() || seg == ".") {
       out.resize(seg_start);  // repeated slash or "."
       trailing = true;
@@ -159,6 +177,15 @@ tl::expected<std::string, Refusal> canonical_origin_path(std::string_view path) 
     }
     if (last) break;
     ++i;  // past the '/'
+  }
+  if (literal) {
+    if (!dotted) {
+      literal->clear();
+    } else if (literal->empty()) {
+      *literal = "/";
+    } else if (path.back() == '/' && literal->back() != '/') {
+      *literal += '/';
+    }
   }
   if (out.empty()) return std::string("/");
   if (trailing) out += '/';
@@ -221,6 +248,7 @@ std::string_view to_string(Refusal r) {
     case Refusal::kSemicolon: return "semicolon";
     case Refusal::kAboveRoot: return "above_root";
     case Refusal::kEmptyDotDot: return "empty_dot_dot";
+    case Refusal::kNetworkPath: return "network_path";
     case Refusal::kGatewayHeader: return "gateway_header";
   }
   return "unknown";
@@ -246,12 +274,14 @@ std::string_view describe(Refusal r) {
     case Refusal::kSemicolon: return "Semicolon (path parameter) in the path";
     case Refusal::kAboveRoot: return "The path climbs above the root with ..";
     case Refusal::kEmptyDotDot: return "A .. follows an empty segment (//..)";
+    case Refusal::kNetworkPath: return "The path starts with // (read as a host by URL parsers)";
     case Refusal::kGatewayHeader: return "A gateway header is missing or sent twice";
   }
   return "Refused";
 }
 
-tl::expected<std::string, Refusal> canonical_path(std::string_view target, std::string_view host) {
+tl::expected<std::string, Refusal> canonical_path(std::string_view target, std::string_view host,
+                                                  std::string* literal) {
   if (target.empty()) return tl::unexpected(Refusal::kEmpty);
   if (target.size() > kMaxTarget) return tl::unexpected(Refusal::kTooLong);
   if (target.front() != '/' && looks_absolute(target)) {
@@ -272,10 +302,13 @@ tl::expected<std::string, Refusal> canonical_path(std::string_view target, std::
       return tl::unexpected(Refusal::kHostMismatch);
     }
     const std::string_view path = url->encoded_path();
-    if (path.empty()) return std::string("/");
-    return canonical_origin_path(path);
+    if (path.empty()) {
+      if (literal) literal->clear();
+      return std::string("/");
+    }
+    return canonical_origin_path(path, literal);
   }
-  return canonical_origin_path(target.substr(0, target.find('?')));
+  return canonical_origin_path(target.substr(0, target.find('?')), literal);
 }
 
 tl::expected<std::string, Refusal> canonical_host(std::string_view host) {
@@ -330,7 +363,8 @@ tl::expected<std::string, Refusal> canonical_method(std::string_view method) {
     const bool tchar = is_alpha(u) || is_digit(u) ||
                        std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
     if (!tchar) return tl::unexpected(Refusal::kBadMethod);
-    out += upper(c);
+    if (c >= 'a' && c <= 'z') return tl::unexpected(Refusal::kBadMethod);
+    out += c;
   }
   return out;
 }

@@ -6,8 +6,10 @@
 // they are matched against what the upstream serves, so every enforcement point
 // turns the raw target into one canonical path first:
 //
-//   - percent-encoded unreserved bytes are decoded (`%61` -> `a`, `%2e` -> `.`),
-//     every other percent-encoding is kept with upper-case hex (`%3a` -> `%3A`);
+//   - percent-encoded unreserved bytes and sub-delims/':'/'@' are decoded
+//     (`%61` -> `a`, `%2e` -> `.`, `%24` -> `$`, `%3a` -> `:`; servers that
+//     decode serve those as the raw character), every other percent-encoding
+//     is kept with upper-case hex (`%c3%a9` -> `%C3%A9`, `%20`, `%3F`, `%25`);
 //   - dot segments are removed (RFC 3986 section 5.2.4) and repeated slashes merged;
 //   - what has no single meaning across upstreams is refused, not guessed: an
 //     encoded `/`, a literal or encoded backslash, NUL and other control bytes,
@@ -49,6 +51,8 @@ enum class Refusal {
   kDoubleEncoding,   // %25 followed by two hex digits: decoded twice it is another byte
   kSemicolon,        // ';' or %3B: path parameters mean different things upstream
   kAboveRoot,        // '..' that would climb above '/'
+  kNetworkPath,      // the path starts with "//": WHATWG URL parsers (node's new URL(url,
+                     // base)) read "//x/admin" as host x and path /admin
   kEmptyDotDot,      // '..' after an empty segment ("/a//../b"): merge-then-resolve gives
                      // /b (nginx, Go), RFC 3986 / WHATWG resolution gives /a/b
   kGatewayHeader,    // a gateway header (X-Forwarded-*, X-Original-*) missing or repeated
@@ -66,7 +70,14 @@ constexpr std::size_t kMaxTarget = 8192;
 // "http://host/a/b"). `host` is the host the gateway says the request was for
 // (Host or X-Forwarded-Host); an absolute-form target must name the same host
 // (case-insensitive, default port ignored). Never returns an empty path.
-tl::expected<std::string, Refusal> canonical_path(std::string_view target, std::string_view host);
+//
+// `literal`, when given, receives the same path with its dot segments kept as
+// ordinary segments (decoded, slashes merged), or is cleared when the target
+// has no dot segment. express routes `/admin/..` as `/admin/:page` with
+// page "..": rules must be matched against this reading too (see
+// RequestFacts::literal_path).
+tl::expected<std::string, Refusal> canonical_path(std::string_view target, std::string_view host,
+                                                  std::string* literal = nullptr);
 
 // The host as rules see it, or a refusal: lower case, no trailing dot, port
 // kept (rules ignore it). Empty stays empty (host rules then never match).
@@ -74,7 +85,9 @@ tl::expected<std::string, Refusal> canonical_path(std::string_view target, std::
 // not a reg-name, IPv4 address or [IPv6] literal with an optional :port.
 tl::expected<std::string, Refusal> canonical_host(std::string_view host);
 
-// Upper-case method, or kBadMethod / kEmpty when it is not an HTTP token.
+// The method, or kBadMethod when it is not an upper-case HTTP token (methods
+// are case-sensitive, RFC 9110 9.1: "get" is not GET, and gateways on Go pass
+// it on as is), kEmpty when empty.
 tl::expected<std::string, Refusal> canonical_method(std::string_view method);
 
 }  // namespace stepup::core

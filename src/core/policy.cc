@@ -1,6 +1,8 @@
 // Policy: compile rules once, then match requests without allocating.
 #include "core/policy.h"
 
+#include "core/canonical.h"
+
 #include <algorithm>
 #include <limits>
 #include <stdexcept>
@@ -200,6 +202,14 @@ std::string_view glob_problem(std::string_view pattern) {
       return "** must be a whole path segment (like /a/**/b)";
     }
   }
+  // Rules are matched against canonical paths: a glob that is not one itself
+  // (lower-case hex, %61, %24, a dot segment, //, ;, raw non-ASCII) could
+  // never match and the request would fall to a later, weaker rule.
+  if (auto c = canonical_path(pattern, ""); !c || *c != pattern) {
+    return "path glob must be written as a canonical path (no dot segments or repeated "
+           "slashes, no ; or backslash, no %XX for letters, digits, - . _ ~ ! $ & ' ( ) * + "
+           ", = : @, upper-case hex, non-ASCII percent-encoded)";
+  }
   return {};
 }
 
@@ -278,9 +288,11 @@ Policy::Policy(const LevelTable& levels, std::vector<RuleSpec> rules, RuleSpec d
   };
   for (const Rule& r : rules_) note_glob(r.spec.path);
   note_glob(default_.spec.path);
-  const bool several = semantics.path_case == PathCase::kUnknown ||
-                       semantics.trailing_slash == TrailingSlash::kUnknown;
-  if (!several) return;
+  for (const Rule& r : rules_) {
+    if (!r.spec.hosts.empty()) has_host_rules_ = true;
+  }
+  // Even with known semantics a path with dot segments has two readings, so
+  // the joint rules are always compiled.
   // Two readings of one path can pick two rules of which neither is stricter:
   // compile a rule that asks for both (the higher level, the shorter max_age).
   std::vector<const Rule*> all;
@@ -328,16 +340,33 @@ const Rule& Policy::match(const RequestFacts& req) const {
     }
     return false;
   };
+  const bool dotted = !req.literal_path.empty();
   const bool fold_both = semantics_.path_case == PathCase::kUnknown &&
                          (globs_have_upper_ || has_upper(req.path));
-  const bool cut_both = semantics_.trailing_slash == TrailingSlash::kUnknown &&
-                        (globs_end_with_slash_ || (req.path.size() > 1 && req.path.back() == '/'));
-  const Rule* found[4];
+  // A path whose trailing slash came from a dot segment ("/transfer/.") is
+  // served as "/transfer" by upstreams that normalize like Python's
+  // normpath: cut it too, whatever trailing_slash says.
+  const bool cut_both =
+      (semantics_.trailing_slash == TrailingSlash::kUnknown || dotted) &&
+      (globs_end_with_slash_ || (req.path.size() > 1 && req.path.back() == '/'));
+  const Rule* found[8];
   int n = 0;
   found[n++] = &match_reading(req, fold_a, cut_a);
   if (fold_both) found[n++] = &match_reading(req, true, cut_a);
   if (cut_both) found[n++] = &match_reading(req, fold_a, true);
   if (fold_both && cut_both) found[n++] = &match_reading(req, true, true);
+  if (dotted) {
+    // The same readings of the path with its dot segments left in.
+    RequestFacts lit = req;
+    lit.path = req.literal_path;
+    const bool lit_fold = semantics_.path_case == PathCase::kUnknown;
+    found[n++] = &match_reading(lit, fold_a, cut_a);
+    if (lit_fold) found[n++] = &match_reading(lit, true, cut_a);
+    if (semantics_.trailing_slash == TrailingSlash::kUnknown) {
+      found[n++] = &match_reading(lit, fold_a, true);
+      if (lit_fold) found[n++] = &match_reading(lit, true, true);
+    }
+  }
   if (n == 1) return *found[0];
   // The stricter answer: a deny, else what every require rule found asks for
   // (the highest level, the shortest max_age), else public.

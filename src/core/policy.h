@@ -21,6 +21,11 @@ struct RequestFacts {
   std::string_view method;  // "GET", "POST", ... (upper case)
   std::string_view host;    // may be empty; port is ignored when matching
   std::string_view path;    // canonical path only, no query string
+  // The path with its dot segments kept as plain segments, when it had any
+  // (canonical_path's `literal`); empty otherwise. Some upstreams (express)
+  // route "/admin/.." without resolving it, so rules are matched against
+  // both, and the stricter rule applies.
+  std::string_view literal_path = {};
 };
 
 // How the upstream reads paths. Matching must never be weaker than the
@@ -90,6 +95,8 @@ class Policy {
   const PathSemantics& semantics() const { return semantics_; }
 
   const std::vector<Rule>& rules() const { return rules_; }
+  // Some rule names hosts: a request without a host cannot be judged.
+  bool has_host_rules() const { return has_host_rules_; }
   const Rule& default_rule() const { return default_; }
 
  private:
@@ -100,6 +107,7 @@ class Policy {
   Rule default_;
   Rule deny_;  // answer of last resort (never expected): refuse
   PathSemantics semantics_;
+  bool has_host_rules_ = false;
   bool globs_have_upper_ = false;     // some glob differs from its folded reading
   bool globs_end_with_slash_ = false;  // some glob differs from its cut reading
   // Rules asking for both of two incomparable rules, keyed by their indexes.

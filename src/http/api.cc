@@ -773,6 +773,7 @@ class Api {
   // The canonical request from the gateway's headers, or why it is refused.
   struct GatewayRequest {
     std::string method, host, path;
+    std::string literal;  // the path with dot segments kept, when it had any
     std::string_view raw_uri;  // as the gateway sent it (for the return URL)
     std::string_view proto;
   };
@@ -797,7 +798,7 @@ class Api {
     auto h = core::canonical_host(*host);
     if (!h) return tl::unexpected(h.error());
     if (h->empty()) return tl::unexpected(core::Refusal::kGatewayHeader);
-    auto p = core::canonical_path(*uri, *h);
+    auto p = core::canonical_path(*uri, *h, &g.literal);
     if (!p) return tl::unexpected(p.error());
     g.method = std::move(*m);
     g.host = std::move(*h);
@@ -817,7 +818,7 @@ class Api {
       return no_store(
           error_response(req, 403, "request_refused", core::describe(canon.error())));
     }
-    core::RequestFacts facts{canon->method, canon->host, canon->path};
+    core::RequestFacts facts{canon->method, canon->host, canon->path, canon->literal};
     const std::string_view forwarded_uri = canon->raw_uri;
 
     const auto fail_closed = [&](std::string_view why) {
@@ -932,9 +933,15 @@ class Api {
     if (!m) return refuse(m.error(), *method);
     auto h = core::canonical_host(host->value_or(""));
     if (!h) return refuse(h.error(), host->value_or(""));
-    auto p = core::canonical_path(*path, *h);
+    if (h->empty() && cfg_.policy.has_host_rules()) {
+      // Host-scoped rules would be skipped: no answer without the host.
+      return error_response(req, 400, "invalid_request",
+                            "Field 'host' is required: rules of this policy match on hosts");
+    }
+    std::string literal;
+    auto p = core::canonical_path(*path, *h, &literal);
     if (!p) return refuse(p.error(), *path);
-    core::RequestFacts facts{*m, *h, *p};
+    core::RequestFacts facts{*m, *h, *p, literal};
     auto v = rt_.enforcement().decide(facts, credential(req));
     if (!v) {
       ++metrics_.decisions_error;

@@ -40,7 +40,9 @@ Enforcement::Enforcement(const config::Config& cfg, Sessions& sessions, const Cl
 
 const core::Rule& Enforcement::match(const core::RequestFacts& req) const {
   const std::size_t len = req.method.size() + req.host.size() + req.path.size();
-  if (len > MatchMemo::kMaxKey) return cfg_.policy.match(req);
+  // Paths with dot segments (rare) are matched every time: their literal
+  // reading is not part of the key.
+  if (len > MatchMemo::kMaxKey || !req.literal_path.empty()) return cfg_.policy.match(req);
   auto& memo = tl_memo;
   if (memo.owner != id_) {
     for (auto& slot : memo.slots) slot.rule = nullptr;

@@ -44,16 +44,22 @@ INSTANTIATE_TEST_SUITE_P(
         Row{"/", "/"}, Row{"/admin", "/admin"}, Row{"/admin/", "/admin/"},
         Row{"/accounts?id=1&x=/../admin", "/accounts"}, Row{"/a/b.c/d~e_f-g", "/a/b.c/d~e_f-g"},
         Row{"/a:b@c!$&'()*+,=", "/a:b@c!$&'()*+,="},
+        // Sub-delims, ':' and '@' are decoded: servers that decode serve
+        // /odata/%24batch as /odata/$batch.
+        Row{"/odata/%24batch", "/odata/$batch"}, Row{"/v1/users%3adelete", "/v1/users:delete"},
+        Row{"/%21%26%27%28%29%2a%2B%2c%3D%40", "/!&'()*+,=@"},
         // The issue's bypasses resolve to the path the upstream serves.
         Row{"/x/../admin", "/admin"}, Row{"/public/../admin", "/admin"},
         Row{"/./admin", "/admin"}, Row{"/x/%2e%2e/admin", "/admin"},
-        Row{"/.%2e/admin", nullptr, Refusal::kAboveRoot}, Row{"//admin", "/admin"},
+        Row{"/.%2e/admin", nullptr, Refusal::kAboveRoot}, Row{"//admin", nullptr, Refusal::kNetworkPath},
+        Row{"//x/admin", nullptr, Refusal::kNetworkPath},
+        Row{"http://bank.example:8080//x/admin", nullptr, Refusal::kNetworkPath},
         Row{"/%61dmin", "/admin"}, Row{"/x/%2E%2E/admin", "/admin"},
         Row{"/x/.%2E/admin", "/admin"}, Row{"/x/%2e./admin", "/admin"},
         Row{"/admin/.", "/admin/"}, Row{"/admin/./users", "/admin/users"},
         Row{"/admin/users/..", "/admin/"}, Row{"/a/b/../../admin", "/admin"},
-        Row{"///admin///users//", "/admin/users/"}, Row{"/%7Euser", "/~user"},
-        Row{"/%41%42%43", "/ABC"}, Row{"/a%3ab", "/a%3Ab"}, Row{"/a%20b", "/a%20b"},
+        Row{"/admin///users//", "/admin/users/"}, Row{"/%7Euser", "/~user"},
+        Row{"/%41%42%43", "/ABC"}, Row{"/a%3ab", "/a:b"}, Row{"/a%3fb", "/a%3Fb"}, Row{"/a%20b", "/a%20b"},
         Row{"/caf%C3%A9", "/caf%C3%A9"}, Row{"/%F0%9F%98%80", "/%F0%9F%98%80"},
         Row{"/a/..", "/"}, Row{"/.", "/"}, Row{"/a/./", "/a/"},
         // Refused: no single meaning across upstreams.
@@ -104,6 +110,20 @@ TEST(Canonical, AbsoluteFormDefaultPort) {
   EXPECT_FALSE(canonical_path("http://bank.example/a", ""));
 }
 
+TEST(Canonical, LiteralReadingKeepsDotSegments) {
+  std::string lit;
+  EXPECT_EQ(*canonical_path("/admin/..", "", &lit), "/");
+  EXPECT_EQ(lit, "/admin/..");
+  EXPECT_EQ(*canonical_path("/x/%2e%2e/%61dmin//users/", "", &lit), "/admin/users/");
+  EXPECT_EQ(lit, "/x/../admin/users/");
+  EXPECT_EQ(*canonical_path("/transfer/.", "", &lit), "/transfer/");
+  EXPECT_EQ(lit, "/transfer/.");
+  EXPECT_EQ(*canonical_path("/a/b?x=/..", "", &lit), "/a/b");
+  EXPECT_EQ(lit, "") << "no dot segment: no second reading";
+  EXPECT_EQ(*canonical_path("/a.b/..c", "", &lit), "/a.b/..c");
+  EXPECT_EQ(lit, "");
+}
+
 TEST(Canonical, TooLong) {
   std::string p = "/" + std::string(kMaxTarget, 'a');
   ASSERT_FALSE(canonical_path(p, ""));
@@ -122,7 +142,9 @@ TEST(Canonical, Host) {
 }
 
 TEST(Canonical, Method) {
-  EXPECT_EQ(*canonical_method("get"), "GET");
+  EXPECT_EQ(canonical_method("get").error(), Refusal::kBadMethod);  // case-sensitive
+  EXPECT_EQ(canonical_method("Get").error(), Refusal::kBadMethod);
+  EXPECT_EQ(*canonical_method("GET"), "GET");
   EXPECT_EQ(*canonical_method("PROPFIND"), "PROPFIND");
   EXPECT_EQ(canonical_method("").error(), Refusal::kEmpty);
   EXPECT_EQ(canonical_method("GE T").error(), Refusal::kBadMethod);

@@ -218,7 +218,13 @@ async function checkRound(round, fail) {
   const rts = await sql(db, 'SELECT token_hash, rotated_at, replaced_by FROM refresh_tokens');
   const hashes = new Set(rts.map((t) => t.token_hash));
   for (const t of rts) {
-    if ((t.rotated_at !== 0) !== (t.replaced_by !== '')) fail(`refresh token half-rotated: ${JSON.stringify(t)}`);
+    // rotated_at -1 (store kRefreshTokenRevoked): revoked without a successor,
+    // at a step-up or with other sessions; otherwise rotated iff replaced.
+    if (t.rotated_at === -1) {
+      if (t.replaced_by !== '') fail(`revoked refresh token with a successor: ${JSON.stringify(t)}`);
+    } else if ((t.rotated_at !== 0) !== (t.replaced_by !== '')) {
+      fail(`refresh token half-rotated: ${JSON.stringify(t)}`);
+    }
     if (t.replaced_by && !hashes.has(t.replaced_by)) fail(`refresh token replaced by a missing token: ${t.token_hash}`);
   }
   const sessions = new Map((await sql(db, 'SELECT public_id, revoked_at, methods FROM sessions'))

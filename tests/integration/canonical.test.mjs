@@ -54,8 +54,10 @@ async function refusedMetric(reason) {
 // Resolves to the protected rule at aal1: a step-up is asked, never an allow.
 const kStepUp = [
   '/x/../admin', '/public/../admin', '/./admin', '/x/%2e%2e/admin', '/x/%2E%2E/admin',
-  '//admin', '/%61dmin', '/%41dmin/x', '/admin/.', '/admin/./users', '/public/%2e%2e/admin',
-  '/public/./../admin/x', '/blocked/../admin', '/x/.%2e/admin', '///admin//users',
+  '/%61dmin', '/%41dmin/x', '/admin/.', '/admin/./users', '/public/%2e%2e/admin',
+  '/public/./../admin/x', '/x/.%2e/admin', '/admin//users',
+  // Literally under /admin/**: express routes "/admin/.." as /admin/:page.
+  '/admin/..', '/admin/%2e%2e', '/admin/x/../..',
   '/admin?x=/public/', '/ADMIN/users', '/Admin', '/admin/', '/reports/../admin',
 ];
 // No single meaning across upstreams: refused.
@@ -68,6 +70,9 @@ const kRefused = [
   ['/admin%', 'bad_percent'], ['/..', 'above_root'], ['/public/../../admin', 'above_root'],
   ['admin', 'not_origin_form'], ['*', 'not_origin_form'], ['/a#b', 'bad_character'],
   ['http://evil.example/admin', 'host_mismatch'], ['http://user@localhost/admin', 'bad_absolute_form'],
+  // A WHATWG URL parser reads "//x/admin" as host x, path /admin.
+  ['//admin', 'network_path'], ['//x/admin', 'network_path'], ['///admin', 'network_path'],
+  ['/admin//../users', 'empty_dot_dot'],
 ];
 
 test('bypass paths resolve to the protected rule on every endpoint', async () => {
@@ -84,6 +89,15 @@ test('bypass paths resolve to the protected rule on every endpoint', async () =>
       assert.equal(c.json.decision, 'step_up', `check ${uri}`);
     }
   }
+});
+
+test('a path read both ways takes the stricter rule: /blocked/../admin is denied', async () => {
+  // Resolved it is /admin (aal2); literally (express does not resolve dot
+  // segments) it is under /blocked/** (deny). Deny wins.
+  assert.equal((await forward('/blocked/../admin')).status, 403);
+  assert.equal((await check('/blocked/../admin')).json.decision, 'deny');
+  assert.equal((await check('/public/x/../y')).json.decision, 'allow', 'public both ways');
+  assert.equal((await check('/public/../home', { cookie: '' })).json.decision, 'login');
 });
 
 test('ambiguous paths are refused: 403 on the gateways, 400 on authz/check, counted', async () => {
@@ -158,10 +172,12 @@ test('absolute-form: the path counts when the host is the forwarded one', async 
 });
 
 test('GET rules cover HEAD', async () => {
-  for (const method of ['GET', 'HEAD', 'head']) {
+  for (const method of ['GET', 'HEAD']) {
     const f = await forward('/reports/q3', { method });
     assert.equal(f.status, 401, `${method}: ${f.text}`);
   }
+  // Methods are case-sensitive: "head" is not HEAD, and is refused.
+  assert.equal((await forward('/reports/q3', { method: 'head' })).status, 403);
   const post = await forward('/reports/q3', { method: 'POST' });
   assert.equal(post.status, 200, 'POST falls to the catch-all aal1 rule');
   assert.equal((await check('/reports/q3', { method: 'HEAD' })).json.decision, 'step_up');
@@ -222,6 +238,28 @@ test('upstream semantics: case and trailing slash, both ways', async () => {
   } finally {
     await Promise.all([express.stop(), exact.stop(), unknown.stop()]);
   }
+});
+
+test('authz/check needs the host when rules match on hosts', async () => {
+  const hosted = await startServer({
+    rules: [{ hosts: ['admin.example.com'], path: '/**', level: 'aal2' }, { path: '/**', level: 'aal1' }],
+  });
+  try {
+    const a = await mustLogin(hosted, 'alice');
+    const no = await request(hosted, 'POST', '/api/v1/authz/check', { cookie: a.cookie, json: { method: 'GET', path: '/x' } });
+    assert.equal(no.status, 400, no.text);
+    assert.match(no.json.error_description, /host/);
+    const yes = await request(hosted, 'POST', '/api/v1/authz/check',
+                              { cookie: a.cookie, json: { method: 'GET', path: '/x', host: 'admin.example.com' } });
+    assert.equal(yes.json.decision, 'step_up');
+  } finally {
+    await hosted.stop();
+  }
+});
+
+test('config refuses a glob that is not a canonical path', async () => {
+  await assert.rejects(startServer({ rules: [{ path: '/%61dmin/**', level: 'aal2' }] }), /canonical/);
+  await assert.rejects(startServer({ rules: [{ path: '/x/../admin', level: 'aal2' }] }), /canonical/);
 });
 
 test('config refuses an unknown upstream semantics value', async () => {
