@@ -335,10 +335,11 @@ tl::expected<std::string, Refusal> canonical_host(std::string_view host) {
       out += lower(static_cast<char>(c));
       ++i;
     }
+    // One trailing dot (the absolute form of a DNS name) is dropped; empty
+    // labels anywhere else are refused.
+    if (out.find("..") != std::string::npos) return tl::unexpected(Refusal::kBadHost);
     if (!out.empty() && out.back() == '.') out.pop_back();
-    if (out.empty() || out.front() == '.' || out.find("..") != std::string::npos) {
-      return tl::unexpected(Refusal::kBadHost);
-    }
+    if (out.empty() || out.front() == '.') return tl::unexpected(Refusal::kBadHost);
   }
   if (i < host.size()) {
     if (host[i] != ':') return tl::unexpected(Refusal::kBadHost);

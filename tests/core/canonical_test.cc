@@ -136,7 +136,8 @@ TEST(Canonical, Host) {
   EXPECT_EQ(*canonical_host("127.0.0.1"), "127.0.0.1");
   EXPECT_EQ(*canonical_host(""), "");
   for (const char* bad : {"a.com, b.com", "a.com b", "user@a.com", "a.com:", "a.com:123456",
-                          "a.com:8x", "[::1", "[zz]", ".a.com", "a..com", "a.com/x", "a\\b"}) {
+                          "a.com:8x", "[::1", "[zz]", ".a.com", "a..com", "a.com/x", "a\\b", "ai..",
+                          "."}) {
     EXPECT_FALSE(canonical_host(bad)) << bad;
   }
 }

@@ -31,7 +31,8 @@ function loginWith(xffLines) {
     'Connection: close',
     '', body,
   ].join('\r\n');
-  return rawRequest(srv, raw);
+  // A hang guard only (the answer ends the wait): sign-ins hash with Argon2id.
+  return rawRequest(srv, raw, { timeoutMs: 30000 });
 }
 
 let spoof = 0;
