@@ -101,6 +101,11 @@ tl::expected<std::string, Refusal> canonical_origin_path(std::string_view path,
   // real one here; that path has no single meaning.
   std::vector<char> kept_empty;
   size_t i = 1;
+  // The escape just read (path[i-3..i-1]) stays encoded, hex upper-cased.
+  const auto keep_escape = [&] {
+    append_escape(out, path[i - 2], path[i - 1]);
+    if (literal) append_escape(*literal, path[i - 2], path[i - 1]);
+  };
   while (true) {
     const size_t seg_start = out.size();
     const size_t lit_start = literal ? literal->size() : 0;
@@ -120,10 +125,7 @@ tl::expected<std::string, Refusal> canonical_origin_path(std::string_view path,
         i += 3;
         if (v >= 0x80) {
           if (!utf8.feed(v)) return tl::unexpected(Refusal::kBadUtf8);
-          out += '%';
-          out += upper(path[i - 2]);
-          out += upper(path[i - 1]);
-          if (literal) append_escape(*literal, path[i - 2], path[i - 1]);
+          keep_escape();
           continue;
         }
         if (!utf8.complete()) return tl::unexpected(Refusal::kBadUtf8);
@@ -135,10 +137,7 @@ tl::expected<std::string, Refusal> canonical_origin_path(std::string_view path,
           out += static_cast<char>(v);
           if (literal) *literal += static_cast<char>(v);
         } else {
-          out += '%';
-          out += upper(path[i - 2]);
-          out += upper(path[i - 1]);
-          if (literal) append_escape(*literal, path[i - 2], path[i - 1]);
+          keep_escape();
         }
         continue;
       }

@@ -171,16 +171,10 @@ int hexval(char c) {
 
 // An upstream that decodes everything once, then merges slashes and resolves
 // dot segments (what nginx does for $uri and many frameworks for routing).
+std::string decode_all(std::string_view p);
+
 std::optional<std::string> upstream_view(std::string_view p) {
-  std::string d;
-  for (std::size_t i = 0; i < p.size(); ++i) {
-    if (p[i] == '%' && i + 2 < p.size()) {
-      d += static_cast<char>(hexval(p[i + 1]) * 16 + hexval(p[i + 2]));
-      i += 2;
-    } else {
-      d += p[i];
-    }
-  }
+  const std::string d = decode_all(p);
   std::vector<std::string> segs;
   std::size_t pos = 1;
   bool trailing = false;
